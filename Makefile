@@ -1,0 +1,45 @@
+# Each target sets up what it needs from a fresh clone: only python3 and git required.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+INSTALLED := $(VENV)/.installed-requirements-dev
+
+.PHONY: help demo demo-test test test-fast lint lock clean
+
+help:
+	@echo "make demo       render a project with default answers and migrate its SQLite database"
+	@echo "make demo-test  the demo project's own test suite"
+	@echo "make test       the whole test suite (PostgreSQL/MariaDB tests need TEST_*_URL)"
+	@echo "make test-fast  the suite without the slow tests (wheel builds)"
+	@echo "make lint       ruff on this repository"
+	@echo "make lock       re-pin requirements-dev.txt from pyproject.toml"
+	@echo "make clean      remove .venv and build/"
+
+# The virtual environment, with exactly the pinned dependencies.
+$(INSTALLED): requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+demo: $(INSTALLED)
+	BIN=$(BIN) bash scripts/demo.sh
+
+demo-test: demo
+	cd build/demo/my_program && $(BIN)/python -m pytest
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest -n auto
+
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest -n auto -m "not slow"
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lock: $(INSTALLED)
+	$(BIN)/uv pip compile pyproject.toml --group dev --python-version 3.11 \
+		--no-header --quiet -o requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) build

@@ -1,0 +1,78 @@
+"""copier.yml: the questions, their defaults and their validators, through the real
+`copier` program as a user runs it (no --trust)."""
+
+import subprocess
+
+import pytest
+from helpers import BIN, MATRIX, QUESTIONS, SEED_VARIANTS, TEMPLATE_ROOT
+
+
+def copier_copy(destination, *data: str) -> subprocess.CompletedProcess:
+    """`copier copy --defaults` of the working tree, answers given with --data."""
+    args = [BIN / "copier", "copy", "--defaults", "--vcs-ref", "HEAD"]
+    for answer in data:
+        args += ["--data", answer]
+    args += [TEMPLATE_ROOT, destination]
+    return subprocess.run(
+        [str(arg) for arg in args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_every_matrix_key_is_a_question():
+    """Copier silently ignores unknown answers: a typo would test nothing."""
+    used = {key for answers in MATRIX + SEED_VARIANTS for key in answers}
+    assert used <= QUESTIONS, f"not questions in copier.yml: {used - QUESTIONS}"
+
+
+def test_matrix_covers_every_database_choice():
+    databases = {answers["database"] for answers in MATRIX}
+    assert databases == {"sqlite", "postgresql", "mysql"}
+
+
+@pytest.mark.parametrize(
+    "program_name",
+    ["my-program", "1abc", "class", "MyProgram", "alembic", "logging", "sqlalchemy", "tests", ""],
+)
+def test_bad_program_name_is_refused_and_nothing_is_written(tmp_path, program_name):
+    destination = tmp_path / "project"
+    result = copier_copy(destination, f"program_name={program_name}")
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "program_name" in last_line
+    assert f"'{program_name}'" in last_line, "the message quotes the refused value"
+    assert not destination.exists(), "a refused answer must leave nothing behind"
+
+
+@pytest.mark.parametrize(
+    ("program_name", "says"),
+    [
+        ("my-program", "lowercase letter, then lowercase letters, digits or underscores"),
+        ("class", "Python keyword"),
+        ("logging", "standard-library or dependency module"),
+    ],
+)
+def test_refusal_says_what_is_allowed(tmp_path, program_name, says):
+    result = copier_copy(tmp_path / "project", f"program_name={program_name}")
+    assert says in result.stderr
+
+
+def test_copy_without_trust_succeeds_and_says_what_to_run_next(tmp_path):
+    """No _tasks or extensions: a plain `copier copy` needs no --trust."""
+    destination = tmp_path / "project"
+    result = copier_copy(destination, "project_name=Shop App")
+    assert result.returncode == 0, result.stderr
+    assert (destination / "shop_app" / "migrations" / "env.py").is_file()
+    message = result.stdout + result.stderr
+    assert "alembic upgrade head" in message
+    assert "SHOP_APP_DATABASE_URL" in message
+
+
+@pytest.mark.parametrize(
+    ("project_name", "program_name"),
+    [("My Program", "my_program"), ("Shop-App 2", "shop_app_2"), ("  Billing  ", "billing")],
+)
+def test_program_name_defaults_from_project_name(rendered, project_name, program_name):
+    project = rendered(project_name=project_name)
+    assert (project / program_name / "models.py").is_file()
+    settings = (project / program_name / "settings.py").read_text()
+    assert f'DATABASE_URL_ENV = "{program_name.upper()}_DATABASE_URL"' in settings
