@@ -1,0 +1,80 @@
+"""The rendered project as its users run it: its own tests, the snippet its users
+copy from the seed document, and the package installed from a wheel."""
+
+import json
+import os
+import re
+import zipfile
+
+import pytest
+from helpers import BIN, SEED_VARIANTS, SEEDED_ROWS, accounts, answers_id
+
+# Migrating in-process, as the seed document shows, inside an application that has
+# set up its own logging; prints what became of that logging.
+SEED_DOCUMENT_SNIPPET = """
+import json, logging, sys
+
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
+app_logger = logging.getLogger("application")
+root = logging.getLogger()
+before = {"handlers": list(map(id, root.handlers)), "level": root.level}
+
+from alembic.config import Config
+import alembic.command
+
+config = Config('alembic.ini')
+config.attributes['configure_logger'] = False
+alembic.command.upgrade(config, 'head')
+
+after = {"handlers": list(map(id, root.handlers)), "level": root.level}
+print(json.dumps({"same": before == after, "app_disabled": app_logger.disabled}))
+"""
+
+
+@pytest.mark.parametrize("answers", SEED_VARIANTS, ids=answers_id)
+def test_the_projects_own_tests_pass(project, answers):
+    project = project(**answers)
+    result = project.python("-m", "pytest", "-p", "no:cacheprovider", "-W", "error")
+    summary = result.stdout.strip().splitlines()[-1]
+    passed = int(re.search(r"(\d+) passed", summary).group(1))
+    assert passed >= (9 if answers["seed_data"] else 6), summary
+    assert not project.default_database.exists(), "the tests touched the default database"
+
+
+def test_seed_document_snippet_works_verbatim_and_keeps_app_logging(project):
+    project = project()
+    result = project.python("-c", SEED_DOCUMENT_SNIPPET)
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    assert state == {"same": True, "app_disabled": False}
+    assert accounts(project.default_database) == SEEDED_ROWS
+
+
+@pytest.mark.slow
+def test_installed_wheel_migrates_from_outside_the_source_tree(project, tmp_path):
+    """The wheel carries the migrations; upgrade() needs no alembic.ini or checkout."""
+    project = project()
+    uv_env = {"HOME": os.environ.get("HOME")}  # uv's cache, not the project's private HOME
+    dist = tmp_path / "dist"
+    project.run(BIN / "uv", "build", "--wheel", "--out-dir", dist, project.path, env=uv_env)
+    (wheel,) = dist.glob("*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("env.py", "script.py.mako", "__init__.py"):
+        assert f"my_program/migrations/{name}" in packaged
+    assert any(
+        re.match(r"my_program/migrations/versions/.*_seed_accounts\.py$", n) for n in packaged
+    )
+
+    venv = tmp_path / "venv"
+    project.run(BIN / "python", "-m", "venv", "--without-pip", venv)
+    project.run(
+        BIN / "uv", "pip", "install", "--python", venv / "bin" / "python", wheel, env=uv_env
+    )
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    script = (
+        "from my_program import migrations\nmigrations.upgrade()\nprint(migrations.current())\n"
+    )
+    result = project.run(venv / "bin" / "python", "-c", script, cwd=outside)
+    assert result.stdout.strip() == "89feb189b99d"
+    assert accounts(project.default_database) == SEEDED_ROWS
