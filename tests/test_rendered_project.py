@@ -37,7 +37,7 @@ def test_the_projects_own_tests_pass(project, answers):
     result = project.python("-m", "pytest", "-p", "no:cacheprovider", "-W", "error")
     summary = result.stdout.strip().splitlines()[-1]
     passed = int(re.search(r"(\d+) passed", summary).group(1))
-    assert passed >= (9 if answers["seed_data"] else 6), summary
+    assert passed >= (11 if answers["seed_data"] else 8), summary
     assert not project.default_database.exists(), "the tests touched the default database"
 
 
@@ -47,6 +47,16 @@ def test_seed_document_snippet_works_verbatim_and_keeps_app_logging(project):
     state = json.loads(result.stdout.strip().splitlines()[-1])
     assert state == {"same": True, "app_disabled": False}
     assert accounts(project.default_database) == SEEDED_ROWS
+
+
+def test_alembic_ini_logging_spares_loggers_that_already_exist(project):
+    """Without configure_logger = False, alembic.ini's logging is applied, but the
+    application's existing loggers stay enabled (disable_existing_loggers=False)."""
+    project = project()
+    snippet = SEED_DOCUMENT_SNIPPET.replace("config.attributes['configure_logger'] = False\n", "")
+    result = project.python("-c", snippet)
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    assert state["app_disabled"] is False
 
 
 @pytest.mark.slow
