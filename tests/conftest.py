@@ -4,11 +4,14 @@ Renders are cached per answer set for the whole session (per xdist worker) and a
 read-only; a test that runs or changes a project gets its own copy from `project`.
 """
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import TEMPLATE_ROOT, Project
+from helpers import SERVERS, TEMPLATE_ROOT, Database, Project, Server, engine_for
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,5 +65,71 @@ def project(rendered, tmp_path):
         made = Project(path=path, home=home, answers=answers, env=env)
         made.env[made.url_env] = None
         return made
+
+    return make
+
+
+def server_unavailable(reason: str) -> None:
+    """Skip on a developer's machine; in CI a server test must run, so fail."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{reason} (CI is set: server tests may not skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def servers():
+    """servers(kind) -> the Server, reached once per session, or skip/fail saying why."""
+    reached: dict[str, Server | str] = {}
+
+    def reach(kind: str) -> Server | str:
+        variable, example = SERVERS[kind]
+        if not os.environ.get(variable):
+            return f"{variable} is not set; to run the {kind} tests: export {variable}={example}"
+        url = make_url(os.environ[variable])
+        try:
+            with engine_for(url) as engine, engine.connect():
+                return Server(kind, url)
+        except SQLAlchemyError as error:
+            # repr(url) masks the password; the error names what went wrong.
+            return f"cannot reach {kind} at {url!r} ({variable}): {error.orig or error}"
+
+    def server(kind: str) -> Server:
+        if kind not in reached:
+            reached[kind] = reach(kind)
+        if isinstance(reached[kind], str):
+            server_unavailable(reached[kind])
+        return reached[kind]
+
+    return server
+
+
+@pytest.fixture
+def server_database(servers):
+    """server_database(kind) -> URL of a new, empty database, dropped after the test."""
+    made: list[tuple[Server, str]] = []
+
+    def make(kind: str) -> str:
+        server = servers(kind)
+        name = server.create_database()
+        made.append((server, name))
+        return server.url(name)
+
+    yield make
+    for server, name in made:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def project_on(project, server_database):
+    """project_on(backend, **answers) -> (Project, Database): a project whose
+    migrations target the backend: the default SQLite file, or a new server database."""
+
+    def make(backend: str, **answers) -> tuple[Project, Database]:
+        made = project(**answers)
+        if backend == "sqlite":
+            return made, Database.sqlite_file(made.default_database)
+        url = server_database(backend)
+        made.env[made.url_env] = url
+        return made, Database(url)
 
     return make

@@ -2,14 +2,17 @@
 a Project that runs the real programs in a rendered project."""
 
 import os
-import sqlite3
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
 import yaml
+from sqlalchemy import URL, Engine, create_engine, inspect, pool, text
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
@@ -55,6 +58,14 @@ def answers_id(answers: dict) -> str:
 MATRIX = answer_matrix()
 SEED_VARIANTS = [{"seed_data": True}, {"seed_data": False}]
 
+# The servers, reached with admin rights through these variables; each test gets a
+# database of its own on them.
+SERVERS = {
+    "postgresql": ("TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    "mysql": ("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql"),
+}
+BACKENDS = ["sqlite", *SERVERS]
+
 
 @dataclass
 class Project:
@@ -73,6 +84,10 @@ class Project:
     @property
     def url_env(self) -> str:
         return f"{self.program_name.upper()}_DATABASE_URL"
+
+    @property
+    def test_url_env(self) -> str:
+        return f"{self.program_name.upper()}_TEST_DATABASE_URL"
 
     @property
     def default_database(self) -> Path:
@@ -110,18 +125,85 @@ class Project:
         return self.run(BIN / "python", *args, **kwargs)
 
 
-def sqlite_rows(database: Path, query: str) -> list[tuple]:
-    """Rows from an SQLite file, read with the standard library, not the project."""
-    with sqlite3.connect(database) as connection:
-        return connection.execute(query).fetchall()
+@contextmanager
+def engine_for(url, **options) -> Iterator[Engine]:
+    """An engine without a pool, disposed of afterwards: tests leave no connection open."""
+    engine = create_engine(url, poolclass=pool.NullPool, **options)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
-def sqlite_tables(database: Path) -> set[str]:
-    return {
-        row[0]
-        for row in sqlite_rows(database, "SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
+@dataclass
+class Database:
+    """A database a test migrates, read through SQLAlchemy, not through the project."""
+
+    url: str
+
+    @classmethod
+    def sqlite_file(cls, path: Path) -> "Database":
+        return cls(f"sqlite:///{path}")
+
+    def execute(self, sql: str, **params) -> list[tuple]:
+        with engine_for(self.url) as engine, engine.begin() as connection:
+            result = connection.execute(text(sql), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+
+    def tables(self) -> set[str]:
+        with engine_for(self.url) as engine:
+            return set(inspect(engine).get_table_names())
+
+    def accounts(self) -> list[tuple]:
+        """The account rows, dates as ISO strings whatever the driver returns."""
+        rows = self.execute("SELECT id, name, create_date FROM account ORDER BY id")
+        return [(id_, name, date and str(date)) for id_, name, date in rows]
 
 
-def accounts(database: Path) -> list[tuple]:
-    return sqlite_rows(database, "SELECT id, name, create_date FROM account ORDER BY id")
+@dataclass
+class Server:
+    """A database server reached with admin rights, where tests make what they need."""
+
+    kind: str
+    admin_url: URL
+
+    def execute(self, *statements: str) -> None:
+        with (
+            engine_for(self.admin_url, isolation_level="AUTOCOMMIT") as engine,
+            engine.connect() as connection,
+        ):
+            for statement in statements:
+                # psycopg and PyMySQL read "%" as a placeholder, even with no parameters.
+                connection.exec_driver_sql(statement.replace("%", "%%"))
+
+    def url(self, database: str) -> str:
+        """The admin's URL to another database on this server."""
+        return self.admin_url.set(database=database).render_as_string(hide_password=False)
+
+    def create_database(self) -> str:
+        name = f"tpl_{uuid.uuid4().hex[:12]}"
+        self.execute(f"CREATE DATABASE {name}")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        force = " WITH (FORCE)" if self.kind == "postgresql" else ""
+        self.execute(f"DROP DATABASE IF EXISTS {name}{force}")
+
+    def create_user(self, name: str, password: str, database: str) -> None:
+        """A login that owns `database`, with a password (no quote characters in it)."""
+        if self.kind == "postgresql":
+            self.execute(
+                f"CREATE ROLE {name} LOGIN PASSWORD '{password}'",
+                f"ALTER DATABASE {database} OWNER TO {name}",
+            )
+        else:
+            self.execute(
+                f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'",
+                f"GRANT ALL ON {database}.* TO '{name}'@'%'",
+            )
+
+    def drop_user(self, name: str) -> None:
+        if self.kind == "postgresql":
+            self.execute(f"DROP ROLE IF EXISTS {name}")
+        else:
+            self.execute(f"DROP USER IF EXISTS '{name}'@'%'")

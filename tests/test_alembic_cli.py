@@ -1,34 +1,41 @@
-"""The real `alembic` program in a rendered project, run as a user would, on the
-embedded SQLite default (in a private HOME) and on a database the variable names."""
+"""The real `alembic` program in a rendered project, run as a user would: on the
+embedded SQLite default (in a private HOME), and on PostgreSQL and MariaDB through
+the URL variable, each test in a database of its own."""
 
 import stat
+from urllib.parse import quote
 
 import pytest
 from helpers import (
+    BACKENDS,
     CREATE_ACCOUNT,
     SEED_ACCOUNTS,
     SEED_VARIANTS,
     SEEDED_ROWS,
-    accounts,
+    SERVERS,
+    Database,
     answers_id,
-    sqlite_tables,
 )
 
+CYCLE_CASES = [
+    pytest.param(backend, answers, id=f"{backend}-{answers_id(answers)}")
+    for backend in BACKENDS
+    for answers in SEED_VARIANTS
+]
 
-@pytest.mark.parametrize("answers", SEED_VARIANTS, ids=answers_id)
-def test_migration_cycle_on_the_default_database(project, answers):
+
+@pytest.mark.parametrize(("backend", "answers"), CYCLE_CASES)
+def test_migration_cycle(project_on, backend, answers):
     """upgrade, current, check, history, downgrade -1, downgrade base, upgrade again."""
-    project = project(**answers)
+    project, database = project_on(backend, **answers)
     seeded = answers["seed_data"]
     head = SEED_ACCOUNTS if seeded else CREATE_ACCOUNT
-    database = project.default_database
 
     project.alembic("upgrade", "head")
-    assert database.is_file(), f"upgrade head did not create {database}"
-    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
-    assert accounts(database) == (SEEDED_ROWS if seeded else [])
+    assert database.accounts() == (SEEDED_ROWS if seeded else [])
 
     assert f"{head} (head)" in project.alembic("current").stdout
+    # No false positives from type or server-default comparison on any backend.
     assert "No new upgrade operations detected" in project.alembic("check").stdout
 
     history = project.alembic("history", "--verbose").stdout
@@ -38,24 +45,32 @@ def test_migration_cycle_on_the_default_database(project, answers):
 
     project.alembic("downgrade", "-1")
     if seeded:
-        assert accounts(database) == [], "downgrade -1 must remove the seed rows"
-        assert f"{CREATE_ACCOUNT}" in project.alembic("current").stdout
+        assert database.accounts() == [], "downgrade -1 must remove the seed rows"
+        assert CREATE_ACCOUNT in project.alembic("current").stdout
     else:
-        assert "account" not in sqlite_tables(database)
+        assert "account" not in database.tables()
 
     project.alembic("downgrade", "base")
-    assert sqlite_tables(database) == {"alembic_version"}
+    assert database.tables() == {"alembic_version"}
     assert project.alembic("current").stdout.strip() == ""
 
     project.alembic("upgrade", "head")
-    assert accounts(database) == (SEEDED_ROWS if seeded else [])
+    assert database.accounts() == (SEEDED_ROWS if seeded else [])
+
+
+def test_upgrade_creates_the_default_database_in_a_private_data_dir(project):
+    project = project()
+    project.alembic("upgrade", "head")
+    database = project.default_database
+    assert database.is_file(), f"upgrade head did not create {database}"
+    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
 
 
 def test_variable_selects_another_database_and_spares_the_default(project, tmp_path):
     project = project()
     other = tmp_path / "other.db"
     project.alembic("upgrade", "head", env={project.url_env: f"sqlite:///{other}"})
-    assert accounts(other) == SEEDED_ROWS
+    assert Database.sqlite_file(other).accounts() == SEEDED_ROWS
     assert not project.default_database.exists()
     assert not project.default_database.parent.exists(), "no default directory either"
 
@@ -66,19 +81,31 @@ def test_alembic_runs_from_another_directory_with_dash_c(project, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     project.alembic("-c", project.path / "alembic.ini", "upgrade", "head", cwd=elsewhere)
-    assert accounts(project.default_database) == SEEDED_ROWS
+    assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
 
 
+OFFLINE_CASES = {
+    "sqlite": "sqlite:////nonexistent/offline.db",
+    "postgresql": "postgresql+psycopg://nobody@offline.invalid/db",
+    "mysql": "mysql+pymysql://nobody@offline.invalid/db",
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("answers", SEED_VARIANTS, ids=answers_id)
-def test_offline_sql_prints_the_ddl_and_inserts(project, answers):
+def test_offline_sql_prints_the_ddl_and_inserts(project, backend, answers):
+    """`upgrade head --sql` needs no server: the URL only names the dialect."""
     project = project(**answers)
-    sql = project.alembic("upgrade", "head", "--sql").stdout
+    env = {project.url_env: OFFLINE_CASES[backend]}
+    sql = project.alembic("upgrade", "head", "--sql", env=env).stdout
     assert "CREATE TABLE account" in sql
     assert "CONSTRAINT pk_account PRIMARY KEY (id)" in sql
-    assert ("INSERT INTO account (id, name, create_date) VALUES (1, 'John Smith'" in sql) is (
-        answers["seed_data"]
+    seeded = answers["seed_data"]
+    assert ("INSERT INTO account (id, name, create_date) VALUES (1, 'John Smith'" in sql) is seeded
+    assert ("setval(pg_get_serial_sequence('account', 'id')" in sql) is (
+        seeded and backend == "postgresql"
     )
-    assert not project.default_database.exists(), "offline mode must not touch the database"
+    assert not project.default_database.exists(), "offline mode must not touch a database"
 
 
 def test_logging_goes_to_stderr_and_never_shows_the_url(project, tmp_path):
@@ -87,3 +114,37 @@ def test_logging_goes_to_stderr_and_never_shows_the_url(project, tmp_path):
     result = project.alembic("upgrade", "head", env={project.url_env: url})
     assert "Running upgrade  -> 6ed9f93df750" in result.stderr
     assert "secret-name" not in result.stdout + result.stderr
+
+
+PASSWORD = "p%4@ss:w/rd"  # every character a URL needs encoded, plus a lookalike escape
+
+
+@pytest.mark.parametrize("backend", list(SERVERS))
+def test_url_encoded_password_works_and_is_never_shown(project, servers, server_database, backend):
+    """A role whose password has % @ : / in it, URL-encoded as the README says.
+
+    MariaDB checks the password, so a wrong decoding fails the test; a PostgreSQL
+    server with trust authentication does not, and there it proves the rest."""
+    project = project()
+    server = servers(backend)
+    admin_url = server.admin_url
+    database = admin_url.set(database=None)  # only for its host and port
+    name = server_database(backend).rsplit("/", 1)[-1]
+    user = f"{name}_user"
+    server.create_user(user, PASSWORD, name)
+    try:
+        url = (
+            f"{admin_url.drivername}://{user}:{quote(PASSWORD, safe='')}"
+            f"@{database.host}:{database.port}/{name}"
+        )
+        outputs = []
+        for command in (["upgrade", "head"], ["current"], ["check"], ["downgrade", "base"]):
+            result = project.alembic(*command, env={project.url_env: url})
+            outputs.append(result.stdout + result.stderr)
+        assert "No new upgrade operations detected" in outputs[2]
+        shown = "\n".join(outputs)
+        assert PASSWORD not in shown
+        assert quote(PASSWORD, safe="") not in shown
+    finally:
+        server.drop_database(name)  # first: on PostgreSQL the role owns it
+        server.drop_user(user)

@@ -7,7 +7,7 @@ import re
 import zipfile
 
 import pytest
-from helpers import BIN, SEED_VARIANTS, SEEDED_ROWS, accounts, answers_id
+from helpers import BIN, SEED_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
 
 PROJECT_TESTS = [
     "test_single_head_revision",
@@ -47,13 +47,30 @@ print(json.dumps({"same": before == after, "app_disabled": app_logger.disabled})
 """
 
 
-@pytest.mark.parametrize("answers", SEED_VARIANTS, ids=answers_id)
-def test_the_projects_own_tests_pass(project, answers):
+OWN_SUITE_CASES = [
+    *(
+        pytest.param("sqlite", answers, id=f"sqlite-{answers_id(answers)}")
+        for answers in SEED_VARIANTS
+    ),
+    *(pytest.param(server, {"seed_data": True}, id=f"{server}-seed") for server in SERVERS),
+]
+
+
+@pytest.mark.parametrize(("backend", "answers"), OWN_SUITE_CASES)
+def test_the_projects_own_tests_pass(project, server_database, tmp_path, backend, answers):
+    """On a throwaway SQLite file, or on the server its test variable names; never on
+    the database the user configured, nor on the default one."""
     project = project(**answers)
-    result = project.python("-m", "pytest", "-v", "-p", "no:cacheprovider", "-W", "error")
+    configured = tmp_path / "configured.db"
+    env = {project.url_env: f"sqlite:///{configured}"}
+    if backend != "sqlite":
+        env[project.test_url_env] = server_database(backend)
+
+    result = project.python("-m", "pytest", "-v", "-p", "no:cacheprovider", "-W", "error", env=env)
     expected = PROJECT_TESTS + (SEED_TESTS if answers["seed_data"] else [])
     not_passed = [name for name in expected if f"::{name} PASSED" not in result.stdout]
     assert not not_passed, f"did not run and pass: {not_passed}\n{result.stdout}"
+    assert not configured.exists(), "the tests touched the configured database"
     assert not project.default_database.exists(), "the tests touched the default database"
 
 
@@ -62,7 +79,7 @@ def test_seed_document_snippet_works_verbatim_and_keeps_app_logging(project):
     result = project.python("-c", SEED_DOCUMENT_SNIPPET)
     state = json.loads(result.stdout.strip().splitlines()[-1])
     assert state == {"same": True, "app_disabled": False}
-    assert accounts(project.default_database) == SEEDED_ROWS
+    assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
 
 
 def test_alembic_ini_logging_spares_loggers_that_already_exist(project):
@@ -103,4 +120,4 @@ def test_installed_wheel_migrates_from_outside_the_source_tree(project, tmp_path
     )
     result = project.run(venv / "bin" / "python", "-c", script, cwd=outside)
     assert result.stdout.strip() == "89feb189b99d"
-    assert accounts(project.default_database) == SEEDED_ROWS
+    assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
