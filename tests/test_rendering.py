@@ -89,6 +89,20 @@ def test_driver_dependency_follows_the_database_answer(project, answers):
         assert drivers == [f"my_program[{answers['database']}]"]
 
 
+URL_EXAMPLES = {
+    "sqlite": "export MY_PROGRAM_DATABASE_URL='sqlite:////",
+    "postgresql": "export MY_PROGRAM_DATABASE_URL='postgresql+psycopg://",
+    "mysql": "export MY_PROGRAM_DATABASE_URL='mysql+pymysql://",
+}
+
+
+def test_readme_shows_the_url_for_the_chosen_database(project, answers):
+    readme = (project / "README.md").read_text()
+    assert URL_EXAMPLES[answers["database"]] in readme
+    assert "urllib.parse.quote" in readme, "how to URL-encode a password"
+    assert "it always wins over the default" in readme
+
+
 def test_alembic_ini_has_no_database_url(project):
     ini = (project / "alembic.ini").read_text()
     assert "sqlalchemy.url" not in ini
