@@ -63,7 +63,8 @@ def project(rendered, tmp_path):
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         made = Project(path=path, home=home, answers=answers, env=env)
-        made.env[made.url_env] = None
+        # Only a test decides which database a project reaches.
+        made.env[made.url_env] = made.env[made.test_url_env] = None
         return made
 
     return make
