@@ -23,9 +23,11 @@ echo "==> alembic current"
 "$BIN/python" - <<'PY'
 import sqlite3
 
+from sqlalchemy import make_url
+
 from my_program.settings import database_url
 
-path = database_url().removeprefix("sqlite:///")
+path = make_url(database_url()).database
 print(f"\nThe database: {path}")
 with sqlite3.connect(path) as connection:
     for row in connection.execute("SELECT id, name, create_date FROM account ORDER BY id"):

@@ -143,7 +143,7 @@ class Database:
 
     @classmethod
     def sqlite_file(cls, path: Path) -> "Database":
-        return cls(f"sqlite:///{path}")
+        return cls(URL.create("sqlite", database=str(path)).render_as_string())
 
     def execute(self, sql: str, **params) -> list[tuple]:
         with engine_for(self.url) as engine, engine.begin() as connection:

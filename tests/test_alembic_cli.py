@@ -66,6 +66,23 @@ def test_upgrade_creates_the_default_database_in_a_private_data_dir(project):
     assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
 
 
+@pytest.mark.parametrize(
+    "xdg_data_home",
+    ["absolute", "relative", "x?y %20z#"],
+    ids=["absolute", "relative-is-ignored", "url-characters-in-path"],
+)
+def test_default_database_follows_xdg_data_home(project, tmp_path, xdg_data_home):
+    project = project()
+    if xdg_data_home == "relative":
+        value, expected = "relative/data", project.default_database
+    else:
+        value = str(tmp_path / xdg_data_home)
+        expected = tmp_path / xdg_data_home / "my_program" / "main.db"
+    project.alembic("upgrade", "head", env={"XDG_DATA_HOME": value})
+    assert Database.sqlite_file(expected).accounts() == SEEDED_ROWS
+    assert stat.S_IMODE(expected.parent.stat().st_mode) == 0o700
+
+
 def test_variable_selects_another_database_and_spares_the_default(project, tmp_path):
     project = project()
     other = tmp_path / "other.db"
@@ -105,7 +122,7 @@ def test_offline_sql_prints_the_ddl_and_inserts(project, backend, answers):
     assert ("setval(pg_get_serial_sequence('account', 'id')" in sql) is (
         seeded and backend == "postgresql"
     )
-    assert not project.default_database.exists(), "offline mode must not touch a database"
+    assert not project.default_database.parent.exists(), "offline mode creates nothing"
 
 
 def test_logging_goes_to_stderr_and_never_shows_the_url(project, tmp_path):

@@ -74,6 +74,17 @@ def test_the_projects_own_tests_pass(project, server_database, tmp_path, backend
     assert not project.default_database.exists(), "the tests touched the default database"
 
 
+def test_the_projects_tests_refuse_to_run_on_the_configured_database(project):
+    """The tests empty their database; pointed at the user's, they must not start."""
+    project = project()
+    project.alembic("upgrade", "head")
+    configured = f"sqlite:///{project.default_database}"
+    result = project.python("-m", "pytest", check=False, env={project.test_url_env: configured})
+    assert result.returncode == 4
+    assert "names the configured database" in result.stdout + result.stderr
+    assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
+
+
 def test_seed_document_snippet_works_verbatim_and_keeps_app_logging(project):
     project = project()
     result = project.python("-c", SEED_DOCUMENT_SNIPPET)
