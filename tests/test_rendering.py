@@ -4,10 +4,11 @@ import subprocess
 import tomllib
 
 import pytest
-from helpers import BIN, MATRIX, answers_id
+import yaml
+from helpers import BIN, MATRIX, QUESTIONS, answers_id
 
 SEED_FILES = [
-    "my_program/migrations/versions/2026_11_24_0001-89feb189b99d_seed_accounts.py",
+    "{package}/migrations/versions/2026_11_24_0001-89feb189b99d_seed_accounts.py",
     "tests/test_seed_data.py",
 ]
 ALWAYS = [
@@ -16,23 +17,39 @@ ALWAYS = [
     "README.md",
     "alembic.ini",
     "pyproject.toml",
-    "my_program/__init__.py",
-    "my_program/models.py",
-    "my_program/settings.py",
-    "my_program/migrations/__init__.py",
-    "my_program/migrations/env.py",
-    "my_program/migrations/script.py.mako",
-    "my_program/migrations/versions/2026_11_24_0000-6ed9f93df750_create_account_table.py",
+    "{package}/__init__.py",
+    "{package}/models.py",
+    "{package}/settings.py",
+    "{package}/migrations/__init__.py",
+    "{package}/migrations/env.py",
+    "{package}/migrations/script.py.mako",
+    "{package}/migrations/versions/2026_11_24_0000-6ed9f93df750_create_account_table.py",
     "tests/conftest.py",
     "tests/test_migrations.py",
     "tests/test_programmatic_api.py",
 ]
 DELIMITERS = ["<<", "<%", "%>", "<#"]
 
+# Answers at the edges of what the validators allow: a long package name, a project
+# name full of characters that mean something to Python, TOML, Jinja or a shell, and
+# an empty description.
+STRESS = {
+    "project_name": "Bob's 100% Ünïcode {DB} #1 <x>",
+    "program_name": "customer_relationship_management_backend",
+    "description": "",
+    "database": "postgresql",
+    "seed_data": True,
+}
 
-@pytest.fixture(params=MATRIX, ids=answers_id)
+
+@pytest.fixture(params=[*MATRIX, STRESS], ids=[*map(answers_id, MATRIX), "stress"])
 def answers(request):
     return request.param
+
+
+@pytest.fixture
+def package(answers):
+    return answers.get("program_name", "my_program")
 
 
 @pytest.fixture
@@ -44,10 +61,10 @@ def rendered_files(project):
     return sorted(path for path in project.rglob("*") if path.is_file())
 
 
-def test_rendered_tree(project, answers):
+def test_rendered_tree(project, answers, package):
     files = {str(path.relative_to(project)) for path in rendered_files(project)}
-    expected = set(ALWAYS) | (set(SEED_FILES) if answers["seed_data"] else set())
-    assert files == expected
+    expected = ALWAYS + (SEED_FILES if answers["seed_data"] else [])
+    assert files == {name.format(package=package) for name in expected}
 
 
 def test_no_template_syntax_is_left(project):
@@ -78,40 +95,40 @@ def test_ruff_finds_nothing_to_fix_or_format(project):
         assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}"
 
 
-def test_driver_dependency_follows_the_database_answer(project, answers):
+def test_driver_dependency_follows_the_database_answer(project, answers, package):
     metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     extras = metadata["optional-dependencies"]
     assert set(extras) == {"postgresql", "mysql"}, "every backend stays installable"
-    drivers = [dep for dep in metadata["dependencies"] if dep.startswith("my_program[")]
+    drivers = [dep for dep in metadata["dependencies"] if dep.startswith(f"{package}[")]
     if answers["database"] == "sqlite":
         assert drivers == []
     else:
-        assert drivers == [f"my_program[{answers['database']}]"]
+        assert drivers == [f"{package}[{answers['database']}]"]
 
 
-URL_EXAMPLES = {
-    "sqlite": "export MY_PROGRAM_DATABASE_URL='sqlite:////",
-    "postgresql": "export MY_PROGRAM_DATABASE_URL='postgresql+psycopg://",
-    "mysql": "export MY_PROGRAM_DATABASE_URL='mysql+pymysql://",
+URL_SCHEMES = {
+    "sqlite": "sqlite:////",
+    "postgresql": "postgresql+psycopg://",
+    "mysql": "mysql+pymysql://",
 }
 
 
-def test_readme_shows_the_url_for_the_chosen_database(project, answers):
+def test_readme_shows_the_url_for_the_chosen_database(project, answers, package):
     readme = (project / "README.md").read_text()
-    assert URL_EXAMPLES[answers["database"]] in readme
+    assert f"export {package.upper()}_DATABASE_URL='{URL_SCHEMES[answers['database']]}" in readme
     assert "urllib.parse.quote" in readme, "how to URL-encode a password"
     assert "it always wins over the default" in readme
 
 
-def test_alembic_ini_has_no_database_url(project):
+def test_alembic_ini_has_no_database_url(project, package):
     ini = (project / "alembic.ini").read_text()
     assert "sqlalchemy.url" not in ini
     assert "path_separator = os" in ini
-    assert "script_location = %(here)s/my_program/migrations" in ini
+    assert f"script_location = %(here)s/{package}/migrations" in ini
 
 
-def test_answers_file_records_the_answers(project, answers):
-    recorded = (project / ".copier-answers.yml").read_text()
-    assert f"database: {answers['database']}" in recorded
-    assert f"seed_data: {str(answers['seed_data']).lower()}" in recorded
-    assert "_src_path:" in recorded
+def test_answers_file_records_the_answers_and_nothing_derived(project, answers):
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {key: recorded[key] for key in answers} == answers
+    assert "_src_path" in recorded
+    assert set(recorded) - {"_commit", "_src_path"} <= QUESTIONS, "constants are not stored"
