@@ -24,11 +24,6 @@ def test_every_matrix_key_is_a_question():
     assert used <= QUESTIONS, f"not questions in copier.yml: {used - QUESTIONS}"
 
 
-def test_matrix_covers_every_database_choice():
-    databases = {answers["database"] for answers in MATRIX}
-    assert databases == {"sqlite", "postgresql", "mysql"}
-
-
 @pytest.mark.parametrize(
     "program_name",
     ["my-program", "1abc", "class", "MyProgram", "alembic", "logging", "sqlalchemy", "tests", ""],
@@ -58,13 +53,34 @@ def test_refusal_says_what_is_allowed(tmp_path, program_name, says):
 
 def test_copy_without_trust_succeeds_and_says_what_to_run_next(tmp_path):
     """No _tasks or extensions: a plain `copier copy` needs no --trust."""
-    destination = tmp_path / "project"
+    destination = tmp_path / "shop app"
     result = copier_copy(destination, "project_name=Shop App")
     assert result.returncode == 0, result.stderr
     assert (destination / "shop_app" / "migrations" / "env.py").is_file()
     message = result.stdout + result.stderr
+    assert f"cd '{destination}'" in message, "a path with a space is quoted"
     assert "alembic upgrade head" in message
     assert "SHOP_APP_DATABASE_URL" in message
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ("project_name=   ", "project_name must not be empty"),
+        ('project_name=Bob "The" Shop', "project_name may not contain double quotes"),
+        ("description=two\\lines", "description may not contain double quotes, backslashes"),
+        ('author_name=A "B" C', "author_name may not contain double quotes"),
+        ("author_email=not-an-address", "author_email must look like name@example.com"),
+        ("author_email=a b@example.com", "author_email must look like name@example.com"),
+    ],
+)
+def test_other_answers_are_checked_too(tmp_path, answer, says):
+    """What would break pyproject.toml or a docstring is refused with a reason."""
+    destination = tmp_path / "project"
+    result = copier_copy(destination, answer)
+    assert result.returncode != 0
+    assert says in " ".join(result.stderr.split())
+    assert not destination.exists()
 
 
 @pytest.mark.parametrize(

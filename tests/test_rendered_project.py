@@ -16,6 +16,7 @@ PROJECT_TESTS = [
     "test_up_down_consistency",
     "test_upgrade_and_downgrade_move_the_current_revision",
     "test_upgrade_leaves_application_logging_alone",
+    "test_alembic_ini_with_configure_logger_false_leaves_logging_alone",
     "test_a_connection_handed_over_is_used",
     "test_an_engine_handed_over_is_used",
 ]
