@@ -1,8 +1,11 @@
 # Each target sets up what it needs from a fresh clone: only python3 and git required.
 PYTHON ?= python3
-VENV := .venv
+# `make test DEPENDENCIES=minimum` runs on the oldest versions the template supports.
+DEPENDENCIES ?= dev
+REQUIREMENTS := requirements-$(DEPENDENCIES).txt
+VENV := $(if $(filter dev,$(DEPENDENCIES)),.venv,.venv-$(DEPENDENCIES))
 BIN := $(abspath $(VENV))/bin
-INSTALLED := $(VENV)/.installed-requirements-dev
+INSTALLED := $(VENV)/.installed
 
 .PHONY: help demo demo-test test test-fast lint lock clean
 
@@ -12,13 +15,13 @@ help:
 	@echo "make test       the whole test suite (PostgreSQL/MariaDB tests need TEST_*_URL)"
 	@echo "make test-fast  the suite without the slow tests (wheel builds)"
 	@echo "make lint       ruff on this repository"
-	@echo "make lock       re-pin requirements-dev.txt from pyproject.toml"
+	@echo "make lock       re-pin requirements-*.txt from pyproject.toml"
 	@echo "make clean      remove .venv and build/"
 
 # The virtual environment, with exactly the pinned dependencies.
-$(INSTALLED): requirements-dev.txt
+$(INSTALLED): $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r $(REQUIREMENTS)
 	touch $@
 
 demo: $(INSTALLED)
@@ -40,6 +43,8 @@ lint: $(INSTALLED)
 lock: $(INSTALLED)
 	$(BIN)/uv pip compile pyproject.toml --group dev --python-version 3.11 \
 		--no-header --quiet -o requirements-dev.txt
+	$(BIN)/uv pip compile pyproject.toml --group dev --python-version 3.10 \
+		--override requirements-minimum.in --no-header --quiet -o requirements-minimum.txt
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf .venv .venv-* build

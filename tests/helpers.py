@@ -125,6 +125,18 @@ class Project:
         return self.run(BIN / "python", *args, **kwargs)
 
 
+def git(*args, cwd) -> str:
+    """Run git; fail with its message if it fails."""
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"git {' '.join(map(str, args))}: {result.stderr}"
+    return result.stdout
+
+
+def git_commit_all(repository, message: str) -> None:
+    git("add", "--all", cwd=repository)
+    git("commit", "--quiet", "--message", message, cwd=repository)
+
+
 @contextmanager
 def engine_for(url, **options) -> Iterator[Engine]:
     """An engine without a pool, disposed of afterwards: tests leave no connection open."""

@@ -13,7 +13,9 @@ SEED_FILES = [
 ]
 ALWAYS = [
     ".copier-answers.yml",
+    ".github/workflows/tests.yml",
     ".gitignore",
+    ".pre-commit-config.yaml",
     "README.md",
     "alembic.ini",
     "pyproject.toml",
@@ -64,6 +66,8 @@ def rendered_files(project):
 def test_rendered_tree(project, answers, package):
     files = {str(path.relative_to(project)) for path in rendered_files(project)}
     expected = ALWAYS + (SEED_FILES if answers["seed_data"] else [])
+    if answers["database"] != "sqlite":
+        expected.append(f".github/workflows/tests-{answers['database']}.yml")
     assert files == {name.format(package=package) for name in expected}
 
 

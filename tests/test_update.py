@@ -1,0 +1,143 @@
+"""`copier update` with the real Copier: a user's models, revisions, edits and data
+survive a template update, and a clash is reported where the user will see it."""
+
+import shutil
+import subprocess
+
+import pytest
+from helpers import BIN, TEMPLATE_ROOT, Database, git, git_commit_all
+
+# What v2 of the throwaway template changes, by file: (template file, old, new).
+V2_CHANGES = {
+    "env": ("template/<< program_name >>/migrations/env.py.jinja", None, "# Changed in v2.\n"),
+    "ini": ("template/alembic.ini.jinja", "truncate_slug_length = 40", "truncate_slug_length = 60"),
+    "readme": ("template/README.md.jinja", None, "\nTemplate text added in v2.\n"),
+    "models": ("template/<< program_name >>/models.py", None, "# Template comment added in v2.\n"),
+}
+
+INVOICE_MODEL = """
+
+class Invoice(Base):
+    __tablename__ = "invoice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20))
+"""
+
+
+@pytest.fixture(scope="module")
+def template_v1_v2(tmp_path_factory):
+    """A throwaway git copy of this template's working tree, tagged v1; then every
+    change in V2_CHANGES, tagged v2."""
+    repository = tmp_path_factory.mktemp("template")
+    tracked = git("ls-files", "--cached", "--others", "--exclude-standard", cwd=TEMPLATE_ROOT)
+    for name in tracked.splitlines():
+        if (TEMPLATE_ROOT / name).is_file():
+            (repository / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TEMPLATE_ROOT / name, repository / name)
+    git("init", "--quiet", cwd=repository)
+    git_commit_all(repository, "v1")
+    git("tag", "v1", cwd=repository)
+    for path, old, new in V2_CHANGES.values():
+        file = repository / path
+        text = file.read_text()
+        file.write_text(text + new if old is None else text.replace(old, new))
+    git_commit_all(repository, "v2")
+    git("tag", "v2", cwd=repository)
+    return repository
+
+
+@pytest.fixture
+def user_project(project, template_v1_v2, tmp_path):
+    """A project copied from v1, in git, migrated, then changed and committed the
+    way a user would: a new model with its revision applied, and a README edit."""
+    project = project()  # only for its private HOME and programs
+    shutil.rmtree(project.path)
+    project.run(
+        BIN / "copier",
+        "copy",
+        "--defaults",
+        "--vcs-ref",
+        "v1",
+        template_v1_v2,
+        project.path,
+        cwd=tmp_path,
+    )
+    git("init", "--quiet", cwd=project.path)
+    git_commit_all(project.path, "Copied from the template")
+    project.alembic("upgrade", "head")
+
+    models = project.path / "my_program" / "models.py"
+    models.write_text(models.read_text() + INVOICE_MODEL)
+    project.alembic("revision", "--autogenerate", "-m", "add invoice table")
+    project.alembic("upgrade", "head")
+    readme = project.path / "README.md"
+    readme.write_text(readme.read_text() + "\n## Our own notes\n")
+    git_commit_all(project.path, "Our invoices")
+    return project
+
+
+def copier_update(project) -> subprocess.CompletedProcess:
+    return project.run(BIN / "copier", "update", "--defaults")
+
+
+def leftovers(path) -> list[str]:
+    """Conflict markers and rejected hunks: Copier exits 0 even when it leaves them."""
+    found = [str(p.relative_to(path)) for p in path.rglob("*.rej")]
+    for file in path.rglob("*"):
+        if file.is_file() and ".git" not in file.parts:
+            text = file.read_text(errors="replace")
+            if "<<<<<<< " in text or ">>>>>>> " in text:
+                found.append(str(file.relative_to(path)))
+    return found
+
+
+def test_update_brings_the_fix_and_keeps_the_users_work(user_project):
+    project = user_project
+    (user_revision,) = project.versions.glob("*_add_invoice_table.py")
+
+    copier_update(project)
+
+    assert leftovers(project.path) == []
+    assert "# Changed in v2." in (project.path / "my_program/migrations/env.py").read_text()
+    assert "truncate_slug_length = 60" in (project.path / "alembic.ini").read_text()
+    # The user's files: their model, their revision, their README, as they left them.
+    models = (project.path / "my_program" / "models.py").read_text()
+    assert "class Invoice(Base):" in models
+    assert "Template comment added in v2." not in models, "models.py is the user's"
+    assert user_revision.is_file()
+    readme = (project.path / "README.md").read_text()
+    assert "## Our own notes" in readme
+    assert "Template text added in v2." not in readme, "README.md is the user's"
+    assert "_commit: v2" in (project.path / ".copier-answers.yml").read_text()
+
+    # The database migrated before the update still upgrades and checks clean.
+    project.alembic("upgrade", "head")
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+    database = Database.sqlite_file(project.default_database)
+    assert {"account", "invoice"} <= database.tables()
+    assert len(database.accounts()) == 3
+
+
+def test_a_clashing_edit_is_left_for_the_user_to_resolve(user_project):
+    """The user changed a line that v2 changes too: Copier keeps both, marked, exits 0,
+    and git shows the file as unmerged. This is what the README teaches to resolve."""
+    project = user_project
+    ini = project.path / "alembic.ini"
+    ini.write_text(
+        ini.read_text().replace("truncate_slug_length = 40", "truncate_slug_length = 45")
+    )
+    git_commit_all(project.path, "Longer slugs")
+
+    result = copier_update(project)
+
+    assert result.returncode == 0, "Copier does not fail on a conflict: look for markers"
+    assert leftovers(project.path) == ["alembic.ini"]
+    text = ini.read_text()
+    assert "<<<<<<< before updating\ntruncate_slug_length = 45\n=======\n" in text
+    assert "truncate_slug_length = 60\n>>>>>>> after updating" in text
+    assert "UU alembic.ini" in git("status", "--porcelain", cwd=project.path)
+    check = subprocess.run(
+        ["git", "diff", "--check"], cwd=project.path, capture_output=True, text=True
+    )
+    assert check.returncode != 0 and "leftover conflict marker" in check.stdout
