@@ -1,7 +1,12 @@
 """Releases: what the template has shipped stays put, and updating from the previous
 release lands exactly where a fresh copy does."""
 
+import filecmp
 import hashlib
+import re
+
+import pytest
+from helpers import BIN, TEMPLATE_ROOT, git, git_commit_all
 
 # Every revision the template has ever shipped, with the SHA-256 of its rendered
 # file. Users' databases record these revision ids: never edit one, add a new one.
@@ -23,3 +28,39 @@ def test_shipped_revisions_never_change(rendered):
     changed = {name for name in SHIPPED_REVISIONS if actual.get(name) != SHIPPED_REVISIONS[name]}
     assert not changed, f"shipped revisions are immutable, but these changed: {changed}"
     assert set(actual) == set(SHIPPED_REVISIONS), "record each new shipped revision here"
+
+
+def previous_release() -> str:
+    """The newest commit titled "Release X.Y.Z" before HEAD (see README, Releasing).
+    Commits, unlike tags, travel with every clone of the branch."""
+    log = git("log", "--format=%H %s", "HEAD~1", cwd=TEMPLATE_ROOT)
+    for line in log.splitlines():
+        commit, subject = line.split(" ", 1)
+        if re.fullmatch(r"Release \d+\.\d+\.\d+\S*", subject):
+            return commit
+    pytest.fail("no commit titled 'Release X.Y.Z' in the history before HEAD")
+
+
+def tree(path) -> set[str]:
+    return {
+        str(file.relative_to(path))
+        for file in path.rglob("*")
+        if file.is_file() and ".git" not in file.relative_to(path).parts
+    }
+
+
+def test_update_from_the_previous_release_equals_a_fresh_copy(project, tmp_path):
+    runner = project()  # for its private HOME and environment
+    updated, fresh = tmp_path / "updated", tmp_path / "fresh"
+    copy = [BIN / "copier", "copy", "--defaults", "--quiet"]
+    runner.run(*copy, "--vcs-ref", previous_release(), TEMPLATE_ROOT, updated, cwd=tmp_path)
+    git("init", "--quiet", cwd=updated)
+    git_commit_all(updated, "Copied")
+    runner.run(BIN / "copier", "update", "--defaults", "--quiet", "--vcs-ref", "HEAD", cwd=updated)
+    runner.run(*copy, "--vcs-ref", "HEAD", TEMPLATE_ROOT, fresh, cwd=tmp_path)
+
+    assert tree(updated) == tree(fresh)
+    differing = [
+        name for name in tree(fresh) if not filecmp.cmp(updated / name, fresh / name, shallow=False)
+    ]
+    assert differing == [], "an update must land exactly where a fresh copy does"
