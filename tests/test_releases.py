@@ -6,7 +6,8 @@ import hashlib
 import re
 
 import pytest
-from helpers import BIN, TEMPLATE_ROOT, git, git_commit_all
+import yaml
+from helpers import BIN, COPIER_YML, TEMPLATE_ROOT, git, git_commit_all
 
 # Every revision the template has ever shipped, with the SHA-256 of its rendered
 # file. Users' databases record these revision ids: never edit one, add a new one.
@@ -41,12 +42,20 @@ def previous_release() -> str:
     pytest.fail("no commit titled 'Release X.Y.Z' in the history before HEAD")
 
 
+ANSWERS = ".copier-answers.yml"
+# The user's files (copier.yml, _skip_if_exists) keep what the release gave them.
+USER_OWNED = {
+    pattern.replace("<< program_name >>", "my_program") for pattern in COPIER_YML["_skip_if_exists"]
+}
+
+
 def tree(path) -> set[str]:
+    """The template's files in a project, by relative path."""
     return {
         str(file.relative_to(path))
         for file in path.rglob("*")
         if file.is_file() and ".git" not in file.relative_to(path).parts
-    }
+    } - USER_OWNED
 
 
 def test_update_from_the_previous_release_equals_a_fresh_copy(project, tmp_path):
@@ -61,6 +70,17 @@ def test_update_from_the_previous_release_equals_a_fresh_copy(project, tmp_path)
 
     assert tree(updated) == tree(fresh)
     differing = [
-        name for name in tree(fresh) if not filecmp.cmp(updated / name, fresh / name, shallow=False)
+        name
+        for name in tree(fresh) - {ANSWERS}
+        if not filecmp.cmp(updated / name, fresh / name, shallow=False)
     ]
     assert differing == [], "an update must land exactly where a fresh copy does"
+    assert answers(updated) == answers(fresh)
+
+
+def answers(project) -> dict:
+    """The recorded answers, but _commit: for an uncommitted template, Copier makes a
+    throwaway commit per render, so two renders of the same tree differ there."""
+    recorded = yaml.safe_load((project / ANSWERS).read_text())
+    recorded.pop("_commit")
+    return recorded
