@@ -97,16 +97,17 @@ class Project:
     def versions(self) -> Path:
         return self.path / self.program_name / "migrations" / "versions"
 
+    def environment(self, env=None) -> dict:
+        """The environment the project's programs run in; None removes a variable."""
+        merged = {**os.environ, **self.env, **(env or {})}
+        return {name: value for name, value in merged.items() if value is not None}
+
     def run(self, *args, cwd=None, check=True, env=None) -> subprocess.CompletedProcess:
         """Run a command; with check, fail the test with its output if it fails."""
-        full_env = {**os.environ, **self.env, **(env or {})}
-        for name, value in list(full_env.items()):
-            if value is None:
-                del full_env[name]
         result = subprocess.run(
             [str(arg) for arg in args],
             cwd=cwd or self.path,
-            env=full_env,
+            env=self.environment(env),
             capture_output=True,
             text=True,
             timeout=300,

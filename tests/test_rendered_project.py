@@ -133,3 +133,11 @@ def test_installed_wheel_migrates_from_outside_the_source_tree(project, tmp_path
     result = project.run(venv / "bin" / "python", "-c", script, cwd=outside)
     assert result.stdout.strip() == "89feb189b99d"
     assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
+
+    # Only SQLite's driver comes with the default answers: the error names the extra.
+    server = {project.url_env: "postgresql+psycopg://app@localhost/app"}
+    result = project.run(
+        venv / "bin" / "python", "-c", script, cwd=outside, env=server, check=False
+    )
+    assert result.returncode != 0
+    assert "pip install 'my_program[postgresql]'" in result.stderr

@@ -23,6 +23,7 @@ ALWAYS = [
     "{package}/models.py",
     "{package}/settings.py",
     "{package}/migrations/__init__.py",
+    "{package}/migrations/connection.py",
     "{package}/migrations/env.py",
     "{package}/migrations/script.py.mako",
     "{package}/migrations/versions/2026_11_24_0000-6ed9f93df750_create_account_table.py",
