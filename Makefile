@@ -12,7 +12,8 @@ INSTALLED := $(VENV)/.installed
 help:
 	@echo "make demo       render a project with default answers and migrate its SQLite database"
 	@echo "make demo-test  the demo project's own test suite"
-	@echo "make test       the whole test suite (PostgreSQL/MariaDB tests need TEST_*_URL)"
+	@echo "make test       the whole test suite (PostgreSQL/MariaDB tests need TEST_*_URL);"
+	@echo "                DEPENDENCIES=minimum: on the oldest supported versions"
 	@echo "make test-fast  the suite without the slow tests (wheel builds)"
 	@echo "make lint       ruff on this repository"
 	@echo "make lock       re-pin requirements-*.txt from pyproject.toml"

@@ -1,7 +1,11 @@
 """What `copier copy` writes, for every answer set in the matrix."""
 
 import subprocess
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10, the minimum-versions job
+    import tomli as tomllib
 
 import pytest
 import yaml
