@@ -148,8 +148,8 @@ def test_url_encoded_password_works_and_is_never_shown(project, servers, server_
     database = admin_url.set(database=None)  # only for its host and port
     name = server_database(backend).rsplit("/", 1)[-1]
     user = f"{name}_user"
-    server.create_user(user, PASSWORD, name)
     try:
+        server.create_user(user, PASSWORD, name)
         url = (
             f"{admin_url.drivername}://{user}:{quote(PASSWORD, safe='')}"
             f"@{database.host}:{database.port}/{name}"

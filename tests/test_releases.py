@@ -43,35 +43,62 @@ def previous_release() -> str:
 
 
 ANSWERS = ".copier-answers.yml"
-# The user's files (copier.yml, _skip_if_exists) keep what the release gave them.
-USER_OWNED = {
-    pattern.replace("<< program_name >>", "my_program") for pattern in COPIER_YML["_skip_if_exists"]
-}
 
 
-def tree(path) -> set[str]:
-    """The template's files in a project, by relative path."""
+def user_owned(copier_yml: dict) -> set[str]:
+    """The user's files (_skip_if_exists): they keep what the release gave them."""
+    return {
+        name.replace("<< program_name >>", "my_program") for name in copier_yml["_skip_if_exists"]
+    }
+
+
+def tree(path, leaving_out: set[str]) -> set[str]:
+    """A project's files, by relative path, but .git and those left out."""
     return {
         str(file.relative_to(path))
         for file in path.rglob("*")
         if file.is_file() and ".git" not in file.relative_to(path).parts
-    } - USER_OWNED
+    } - leaving_out
 
 
-def test_update_from_the_previous_release_equals_a_fresh_copy(project, tmp_path):
+RELEASE_ANSWER_SETS = [
+    pytest.param([], id="defaults"),
+    pytest.param(
+        ["database=postgresql", "seed_data=false", "github_actions=false"], id="server-bare"
+    ),
+]
+
+
+@pytest.mark.parametrize("data", RELEASE_ANSWER_SETS)
+def test_update_from_the_previous_release_equals_a_fresh_copy(project, tmp_path, data):
+    """The template's files land exactly as a fresh copy has them; the user's files,
+    edited after the copy, are all still there as the user left them."""
     runner = project()  # for its private HOME and environment
     updated, fresh = tmp_path / "updated", tmp_path / "fresh"
+    release = previous_release()
+    # The files the release gave the user: a later rename must not lose them.
+    released = user_owned(yaml.safe_load(git("show", f"{release}:copier.yml", cwd=TEMPLATE_ROOT)))
     copy = [BIN / "copier", "copy", "--defaults", "--quiet"]
-    runner.run(*copy, "--vcs-ref", previous_release(), TEMPLATE_ROOT, updated, cwd=tmp_path)
+    for answer in data:
+        copy += ["--data", answer]
+    runner.run(*copy, "--vcs-ref", release, TEMPLATE_ROOT, updated, cwd=tmp_path)
+    for name in released:
+        with (updated / name).open("a") as file:
+            file.write("# The user's own line.\n")
     git("init", "--quiet", cwd=updated)
-    git_commit_all(updated, "Copied")
+    git_commit_all(updated, "Copied, then made ours")
+
     runner.run(BIN / "copier", "update", "--defaults", "--quiet", "--vcs-ref", "HEAD", cwd=updated)
     runner.run(*copy, "--vcs-ref", "HEAD", TEMPLATE_ROOT, fresh, cwd=tmp_path)
 
-    assert tree(updated) == tree(fresh)
+    for name in released:
+        assert (updated / name).is_file(), f"the update removed the user's {name}"
+        assert "# The user's own line." in (updated / name).read_text()
+    users = released | user_owned(COPIER_YML)
+    assert tree(updated, users) == tree(fresh, users)
     differing = [
         name
-        for name in tree(fresh) - {ANSWERS}
+        for name in tree(fresh, users | {ANSWERS})
         if not filecmp.cmp(updated / name, fresh / name, shallow=False)
     ]
     assert differing == [], "an update must land exactly where a fresh copy does"

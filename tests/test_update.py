@@ -13,7 +13,14 @@ V2_CHANGES = {
     "ini": ("template/alembic.ini.jinja", "truncate_slug_length = 40", "truncate_slug_length = 60"),
     "readme": ("template/README.md.jinja", None, "\nTemplate text added in v2.\n"),
     "models": ("template/<< program_name >>/models.py", None, "# Template comment added in v2.\n"),
+    "package": (
+        "template/<< program_name >>/__init__.py.jinja",
+        None,
+        "# Template comment added in v2.\n",
+    ),
 }
+
+USER_ENV_LINE = ("config = context.config\n", "config = context.config  # ours\n")
 
 INVOICE_MODEL = """
 
@@ -73,6 +80,9 @@ def user_project(project, template_v1_v2, tmp_path):
     project.alembic("upgrade", "head")
     readme = project.path / "README.md"
     readme.write_text(readme.read_text() + "\n## Our own notes\n")
+    # An edit to the template's plumbing, away from anything v2 changes.
+    env_py = project.path / "my_program" / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text().replace(USER_ENV_LINE[0], USER_ENV_LINE[1]))
     git_commit_all(project.path, "Our invoices")
     return project
 
@@ -99,7 +109,9 @@ def test_update_brings_the_fix_and_keeps_the_users_work(user_project):
     copier_update(project)
 
     assert leftovers(project.path) == []
-    assert "# Changed in v2." in (project.path / "my_program/migrations/env.py").read_text()
+    env_py = (project.path / "my_program/migrations/env.py").read_text()
+    assert "# Changed in v2." in env_py, "the fix arrives"
+    assert USER_ENV_LINE[1] in env_py, "the user's edit to the plumbing is merged in"
     assert "truncate_slug_length = 60" in (project.path / "alembic.ini").read_text()
     # The user's files: their model, their revision, their README, as they left them.
     models = (project.path / "my_program" / "models.py").read_text()
@@ -109,6 +121,8 @@ def test_update_brings_the_fix_and_keeps_the_users_work(user_project):
     readme = (project.path / "README.md").read_text()
     assert "## Our own notes" in readme
     assert "Template text added in v2." not in readme, "README.md is the user's"
+    package = (project.path / "my_program" / "__init__.py").read_text()
+    assert "Template comment added in v2." not in package, "__init__.py is the user's"
     assert "_commit: v2" in (project.path / ".copier-answers.yml").read_text()
 
     # The database migrated before the update still upgrades and checks clean.
