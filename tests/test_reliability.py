@@ -93,9 +93,9 @@ def test_concurrent_upgrades_all_succeed_and_run_each_revision_once(
 
 HOLD_THE_LOCK = """
 import sys, time
-from my_program.migrations.connection import connect, migration_lock
+from my_program.migrations.connection import connect, engine_for, migration_lock
 from my_program.settings import database_url
-with connect(database_url()).connect() as connection, migration_lock(connection, 5):
+with connect(engine_for(database_url())) as connection, migration_lock(connection, 5):
     print("holding", flush=True)
     time.sleep(30)
 """

@@ -1,0 +1,37 @@
+"""What each path imports and runs: the application's start-up and the migration
+commands pay only for what they use. (Timings are in `make bench`, never here.)"""
+
+import pytest
+
+EXPLODING = 'raise RuntimeError("{} was imported")\n'
+
+
+def test_importing_the_models_does_not_import_alembic(project):
+    project = project()
+    script = "import sys\nimport my_program.models\nprint('alembic' in sys.modules)\n"
+    assert project.python("-c", script).stdout.strip() == "False"
+
+
+def test_only_commands_that_compare_the_models_import_them(project):
+    project = project()
+    models = project.path / "my_program" / "models.py"
+    models.write_text(EXPLODING.format("models.py"))
+    for command in (["upgrade", "head"], ["current"], ["history"], ["downgrade", "-1"]):
+        project.alembic(*command)
+    for command in (["check"], ["revision", "--autogenerate", "-m", "x"]):
+        result = project.alembic(*command, check=False)
+        assert result.returncode != 0
+        assert "models.py was imported" in result.stderr
+
+
+@pytest.mark.parametrize("at_head", [True, False], ids=["at-head", "behind"])
+def test_upgrade_at_head_is_one_read_without_alembics_environment(project, at_head):
+    project = project()
+    project.alembic("upgrade", "head" if at_head else "6ed9f93df750")
+    env_py = project.path / "my_program" / "migrations" / "env.py"
+    env_py.write_text(EXPLODING.format("env.py"))
+    result = project.python(
+        "-c", "from my_program import migrations\nmigrations.upgrade()\n", check=False
+    )
+    assert (result.returncode == 0) is at_head, result.stderr
+    assert ("env.py was imported" in result.stderr) is not at_head
