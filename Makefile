@@ -7,14 +7,15 @@ VENV := $(if $(filter dev,$(DEPENDENCIES)),.venv,.venv-$(DEPENDENCIES))
 BIN := $(abspath $(VENV))/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help demo demo-test test test-fast lint lock clean
+.PHONY: help demo demo-test test test-fast bench lint lock clean
 
 help:
 	@echo "make demo       render a project with default answers and migrate its SQLite database"
 	@echo "make demo-test  the demo project's own test suite"
 	@echo "make test       the whole test suite (PostgreSQL/MariaDB tests need TEST_*_URL);"
 	@echo "                DEPENDENCIES=minimum: on the oldest supported versions"
-	@echo "make test-fast  the suite without the slow tests (wheel builds)"
+	@echo "make test-fast  the suite on SQLite alone, without the slow tests (under a minute)"
+	@echo "make bench      what the template costs, as ratios against floors (QUICK=1: a smoke run)"
 	@echo "make lint       ruff on this repository"
 	@echo "make lock       re-pin requirements-*.txt from pyproject.toml"
 	@echo "make clean      remove .venv and build/"
@@ -36,6 +37,9 @@ test: $(INSTALLED)
 
 test-fast: $(INSTALLED)
 	$(BIN)/python -m pytest -n auto -m "not slow"
+
+bench: $(INSTALLED)
+	$(BIN)/python scripts/bench.py $(if $(QUICK),--quick)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -70,6 +70,14 @@ def project(rendered, tmp_path):
     return make
 
 
+def pytest_collection_modifyitems(items):
+    """A test parametrized with a server is slow: the fast subset runs on SQLite."""
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params.values()
+        if params and any(isinstance(value, str) and value in SERVERS for value in params):
+            item.add_marker(pytest.mark.slow)
+
+
 def server_unavailable(reason: str) -> None:
     """Skip on a developer's machine; in CI a server test must run, so fail."""
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):

@@ -69,6 +69,7 @@ def start_together(project, commands: list[list], go) -> list[subprocess.Complet
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("path", ["api", "cli"])
 def test_concurrent_upgrades_all_succeed_and_run_each_revision_once(
@@ -101,6 +102,7 @@ with connect(engine_for(database_url())) as connection, migration_lock(connectio
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_held_lock_makes_upgrade_wait_then_fail_clearly(project_on, backend):
     project, database = project_on(backend)

@@ -10,6 +10,7 @@ from helpers import BIN, TEMPLATE_ROOT
 UNREACHABLE = "mysql+pymysql://root@127.0.0.1:9/mysql"  # the discard port: nothing listens
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variables", "says"),
     [

@@ -7,6 +7,9 @@ import subprocess
 import pytest
 from helpers import BIN, TEMPLATE_ROOT, Database, git, git_commit_all
 
+# Whole git histories and Copier updates: slow.
+pytestmark = pytest.mark.slow
+
 # What v2 of the throwaway template changes, by file: (template file, old, new).
 V2_CHANGES = {
     "env": ("template/<< program_name >>/migrations/env.py.jinja", None, "# Changed in v2.\n"),

@@ -1,0 +1,307 @@
+"""`make bench`: what the template costs its users, as ratios against floors measured
+in the same run, side by side (A B A B ..., after a warm-up), medians compared.
+
+    python scripts/bench.py [--quick]
+
+Times are shown for context; the verdict is the ratio against its target.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SEED_HEAD = "89feb189b99d"
+
+# Inserting 100,000 accounts the way the seed revision does.
+BULK_REVISION = '''
+"""Insert 100,000 accounts, the seed revision's way."""
+
+import datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b0000000b001"
+down_revision = "89feb189b99d"
+branch_labels = None
+depends_on = None
+
+account = sa.table(
+    "account",
+    sa.column("id", sa.Integer()),
+    sa.column("name", sa.String()),
+    sa.column("create_date", sa.Date()),
+)
+
+
+def upgrade() -> None:
+    day = datetime.date(2020, 1, 1)
+    op.bulk_insert(
+        account,
+        [{"id": n, "name": f"Account {n}", "create_date": day} for n in range(4, 100_004)],
+    )
+
+
+def downgrade() -> None:
+    op.execute(account.delete().where(account.c.id >= 4))
+'''
+
+# Runs inside the rendered project: times upgrade() at head against a bare read.
+IN_PROCESS_UPGRADE = """
+import statistics, sys, time
+from sqlalchemy import create_engine, pool, text
+from my_program import migrations
+from my_program.settings import database_url
+
+pairs, warmup = int(sys.argv[1]), int(sys.argv[2])
+migrations.upgrade()
+engine = create_engine(database_url(), poolclass=pool.NullPool)
+
+def bare_read():
+    with engine.connect() as connection:
+        connection.execute(text("SELECT version_num FROM alembic_version")).all()
+
+ours, floor = [], []
+for index in range(warmup + pairs):
+    for run, times in ((migrations.upgrade, ours), (bare_read, floor)):
+        started = time.perf_counter()
+        run()
+        if index >= warmup:
+            times.append(time.perf_counter() - started)
+print(statistics.median(ours), statistics.median(floor))
+"""
+
+# Runs inside the rendered project: the seed technique against sqlite3's executemany.
+SEEDING = """
+import datetime, os, sqlite3, statistics, sys, time
+from alembic import command
+from my_program import migrations
+
+pairs, warmup, workdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ours_db, floor_db = f"{workdir}/seed-ours.db", f"{workdir}/seed-floor.db"
+
+def seed_technique():
+    os.environ["MY_PROGRAM_DATABASE_URL"] = f"sqlite:///{ours_db}"
+    command.upgrade(migrations.alembic_config(), "89feb189b99d")
+    started = time.perf_counter()
+    command.upgrade(migrations.alembic_config(), "+1")
+    return time.perf_counter() - started
+
+def executemany():
+    connection = sqlite3.connect(floor_db)
+    connection.execute(
+        "CREATE TABLE account (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(50) NOT NULL,"
+        " create_date DATE)"
+    )
+    connection.commit()
+    started = time.perf_counter()
+    day = datetime.date(2020, 1, 1).isoformat()
+    with connection:
+        connection.executemany(
+            "INSERT INTO account (id, name, create_date) VALUES (?, ?, ?)",
+            [(n, f"Account {n}", day) for n in range(4, 100_004)],
+        )
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+ours, floor = [], []
+for index in range(warmup + pairs):
+    for run, times, path in ((seed_technique, ours, ours_db), (executemany, floor, floor_db)):
+        if os.path.exists(path):
+            os.remove(path)
+        elapsed = run()
+        if index >= warmup:
+            times.append(elapsed)
+print(statistics.median(ours), statistics.median(floor))
+"""
+
+
+def run(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(arg) for arg in args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
+
+
+def side_by_side(ours: Callable, floor: Callable, pairs: int, warmup: int) -> tuple[float, float]:
+    """Median seconds of each, run alternately so that drift hits both alike."""
+    times: dict[Callable, list[float]] = {ours: [], floor: []}
+    for index in range(warmup + pairs):
+        for function in (ours, floor):
+            started = time.perf_counter()
+            function()
+            if index >= warmup:
+                times[function].append(time.perf_counter() - started)
+    return statistics.median(times[ours]), statistics.median(times[floor])
+
+
+def report(name: str, ours: float, floor: float, target: float | None) -> bool:
+    ratio = ours / floor
+    verdict = "report only" if target is None else ("ok" if ratio <= target else "OVER TARGET")
+    limit = "" if target is None else f" (target <= {target:g})"
+    print(f"{name:<58} {ratio:6.2f}{limit:<16} {verdict:<12}"
+          f" [{ours * 1000:8.1f} ms vs {floor * 1000:8.1f} ms]")
+    return target is None or ratio <= target
+
+
+class Bench:
+    def __init__(self, workdir: Path, pairs: int, warmup: int):
+        self.work = workdir
+        self.pairs, self.warmup = pairs, warmup
+        settings = workdir / "copier-settings.yml"
+        settings.write_text("{}\n")
+        self.env = {
+            **os.environ,
+            "HOME": str(workdir / "home"),
+            "COPIER_SETTINGS_PATH": str(settings),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+        }
+        self.env.pop("MY_PROGRAM_DATABASE_URL", None)
+        (workdir / "home").mkdir()
+
+    def measure(self, ours: Callable, floor: Callable) -> tuple[float, float]:
+        return side_by_side(ours, floor, self.pairs, self.warmup)
+
+    def copier_copy(self) -> bool:
+        """Rendering: this template (its committed HEAD) against a one-file template."""
+        ours_source = self.work / "template"
+        run("git", "clone", "--quiet", ROOT, ours_source)
+        floor_source = self.work / "one-file-template"
+        (floor_source / "template").mkdir(parents=True)
+        (floor_source / "copier.yml").write_text(
+            "_subdirectory: template\nproject_name:\n  type: str\n  default: My Program\n"
+        )
+        (floor_source / "template" / "README.md.jinja").write_text("# {{ project_name }}\n")
+        for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "1"]):
+            run("git", *command, cwd=floor_source, env=self.env)
+
+        def copy(source: Path) -> Callable:
+            def render():
+                destination = self.work / "rendered"
+                shutil.rmtree(destination, ignore_errors=True)
+                run(BIN / "copier", "copy", "--defaults", "--quiet", "--vcs-ref", "HEAD",
+                    source, destination, env=self.env)
+            return render
+
+        ours, floor = self.measure(copy(ours_source), copy(floor_source))
+        return report("1. copier copy --defaults, over a one-file template", ours, floor, 1.3)
+
+    def render_project(self) -> Path:
+        """The project the other figures run: rendered from the working tree."""
+        project = self.work / "project"
+        run(BIN / "copier", "copy", "--defaults", "--quiet", "--vcs-ref", "HEAD",
+            ROOT, project, env=self.env)
+        return project
+
+    def stock_environment(self, project: Path) -> Path:
+        """`alembic init` with the rendered project's revision files."""
+        stock = self.work / "stock"
+        stock.mkdir()
+        run(BIN / "alembic", "init", "migrations", cwd=stock, env=self.env)
+        versions = project / "my_program" / "migrations" / "versions"
+        for revision in versions.glob("*.py"):
+            shutil.copy(revision, stock / "migrations" / "versions")
+        return stock
+
+    def alembic_commands(self, project: Path, stock: Path) -> bool:
+        """`alembic upgrade head` on a fresh SQLite file, and `alembic current` on an
+        up-to-date one: the rendered project against a stock `alembic init`."""
+        ours_db, floor_db = self.work / "ours.db", self.work / "stock.db"
+        ours_env = {**self.env, "MY_PROGRAM_DATABASE_URL": f"sqlite:///{ours_db}"}
+        ini = stock / "alembic.ini"
+        ini.write_text(
+            ini.read_text().replace("driver://user:pass@localhost/dbname", f"sqlite:///{floor_db}")
+        )
+
+        def alembic(cwd, env, database, *args, fresh=False) -> Callable:
+            def command():
+                if fresh:
+                    database.unlink(missing_ok=True)
+                run(BIN / "alembic", *args, cwd=cwd, env=env)
+            return command
+
+        ours, floor = self.measure(
+            alembic(project, ours_env, ours_db, "upgrade", "head", fresh=True),
+            alembic(stock, self.env, floor_db, "upgrade", "head", fresh=True),
+        )
+        ok = report("2. alembic upgrade head (fresh SQLite), over alembic init", ours, floor, 1.05)
+        ours, floor = self.measure(
+            alembic(project, ours_env, ours_db, "current"),
+            alembic(stock, self.env, floor_db, "current"),
+        )
+        return report("3. alembic current (up to date), over alembic init", ours, floor, 1.05) and ok
+
+    def import_models(self, project: Path) -> bool:
+        imported = run(BIN / "python", "-c",
+                       "import sys, my_program.models; print('alembic' in sys.modules)",
+                       cwd=project, env=self.env).stdout.strip()
+        if imported != "False":
+            print("4. import my_program.models imports Alembic: OVER TARGET")
+            return False
+        ours, floor = self.measure(
+            lambda: run(BIN / "python", "-c", "import my_program.models", cwd=project, env=self.env),
+            lambda: run(BIN / "python", "-c", "import sqlalchemy.orm", cwd=project, env=self.env),
+        )
+        return report("4. import my_program.models (no Alembic), over sqlalchemy.orm", ours, floor, 1.05)
+
+    def in_process(self, project: Path, script: str, name: str, target: float | None) -> bool:
+        env = {**self.env, "MY_PROGRAM_DATABASE_URL": f"sqlite:///{self.work / 'in-process.db'}"}
+        output = run(BIN / "python", "-c", script, self.pairs, self.warmup, self.work,
+                     cwd=project, env=env).stdout
+        ours, floor = map(float, output.split())
+        return report(name, ours, floor, target)
+
+    def suite(self) -> None:
+        for label, args in (("fast subset (-m 'not slow')", ["-m", "not slow"]), ("whole suite", [])):
+            started = time.perf_counter()
+            result = subprocess.run([BIN / "python", "-m", "pytest", "-n", "auto", "-q", *args],
+                                    cwd=ROOT, capture_output=True, text=True, check=False)
+            elapsed = time.perf_counter() - started
+            summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "?"
+            print(f"7. the template's {label:<28} {elapsed:6.1f} s wall  ({summary.strip('= ')})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a few pairs and no suite timing: checks the benchmark still runs")
+    options = parser.parse_args()
+    pairs, warmup = (3, 1) if options.quick else (15, 3)
+    print(f"{pairs} pairs after {warmup} warm-up, medians; ratio = template / floor\n")
+    with tempfile.TemporaryDirectory(prefix="bench-") as work:
+        bench = Bench(Path(work), pairs, warmup)
+        ok = bench.copier_copy()
+        project = bench.render_project()
+        stock = bench.stock_environment(project)
+        ok &= bench.alembic_commands(project, stock)
+        ok &= bench.import_models(project)
+        ok &= bench.in_process(project, IN_PROCESS_UPGRADE,
+                               "5. upgrade() in-process at head, over a bare SELECT", None)
+        (project / "my_program" / "migrations" / "versions" / "bulk.py").write_text(
+            textwrap.dedent(BULK_REVISION))
+        bulk_pairs = (1, 0) if options.quick else (5, 1)
+        bench.pairs, bench.warmup = bulk_pairs
+        ok &= bench.in_process(project, SEEDING,
+                               "6. seeding 100,000 rows (op.bulk_insert), over executemany", 2)
+        if options.quick:
+            print("7. the template's suite: not timed in quick mode")
+        else:
+            bench.suite()
+    print("\nall targets hold" if ok else "\nsome figures are over their targets")
+    return 0 if ok or options.quick else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
