@@ -149,8 +149,10 @@ def report(name: str, ours: float, floor: float, target: float | None) -> bool:
     ratio = ours / floor
     verdict = "report only" if target is None else ("ok" if ratio <= target else "OVER TARGET")
     limit = "" if target is None else f" (target <= {target:g})"
-    print(f"{name:<58} {ratio:6.2f}{limit:<16} {verdict:<12}"
-          f" [{ours * 1000:8.1f} ms vs {floor * 1000:8.1f} ms]")
+    print(
+        f"{name:<58} {ratio:6.2f}{limit:<16} {verdict:<12}"
+        f" [{ours * 1000:8.1f} ms vs {floor * 1000:8.1f} ms]"
+    )
     return target is None or ratio <= target
 
 
@@ -165,8 +167,10 @@ class Bench:
             "HOME": str(workdir / "home"),
             "COPIER_SETTINGS_PATH": str(settings),
             "PYTHONDONTWRITEBYTECODE": "1",
-            "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+            "GIT_AUTHOR_NAME": "bench",
+            "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "bench",
+            "GIT_COMMITTER_EMAIL": "bench@example.com",
         }
         self.env.pop("MY_PROGRAM_DATABASE_URL", None)
         (workdir / "home").mkdir()
@@ -191,8 +195,18 @@ class Bench:
             def render():
                 destination = self.work / "rendered"
                 shutil.rmtree(destination, ignore_errors=True)
-                run(BIN / "copier", "copy", "--defaults", "--quiet", "--vcs-ref", "HEAD",
-                    source, destination, env=self.env)
+                run(
+                    BIN / "copier",
+                    "copy",
+                    "--defaults",
+                    "--quiet",
+                    "--vcs-ref",
+                    "HEAD",
+                    source,
+                    destination,
+                    env=self.env,
+                )
+
             return render
 
         ours, floor = self.measure(copy(ours_source), copy(floor_source))
@@ -201,8 +215,17 @@ class Bench:
     def render_project(self) -> Path:
         """The project the other figures run: rendered from the working tree."""
         project = self.work / "project"
-        run(BIN / "copier", "copy", "--defaults", "--quiet", "--vcs-ref", "HEAD",
-            ROOT, project, env=self.env)
+        run(
+            BIN / "copier",
+            "copy",
+            "--defaults",
+            "--quiet",
+            "--vcs-ref",
+            "HEAD",
+            ROOT,
+            project,
+            env=self.env,
+        )
         return project
 
     def stock_environment(self, project: Path) -> Path:
@@ -230,6 +253,7 @@ class Bench:
                 if fresh:
                     database.unlink(missing_ok=True)
                 run(BIN / "alembic", *args, cwd=cwd, env=env)
+
             return command
 
         ours, floor = self.measure(
@@ -241,33 +265,47 @@ class Bench:
             alembic(project, ours_env, ours_db, "current"),
             alembic(stock, self.env, floor_db, "current"),
         )
-        return report("3. alembic current (up to date), over alembic init", ours, floor, 1.05) and ok
+        name = "3. alembic current (up to date), over alembic init"
+        return report(name, ours, floor, 1.05) and ok
 
     def import_models(self, project: Path) -> bool:
-        imported = run(BIN / "python", "-c",
-                       "import sys, my_program.models; print('alembic' in sys.modules)",
-                       cwd=project, env=self.env).stdout.strip()
+        imported = run(
+            BIN / "python",
+            "-c",
+            "import sys, my_program.models; print('alembic' in sys.modules)",
+            cwd=project,
+            env=self.env,
+        ).stdout.strip()
         if imported != "False":
             print("4. import my_program.models imports Alembic: OVER TARGET")
             return False
-        ours, floor = self.measure(
-            lambda: run(BIN / "python", "-c", "import my_program.models", cwd=project, env=self.env),
-            lambda: run(BIN / "python", "-c", "import sqlalchemy.orm", cwd=project, env=self.env),
-        )
-        return report("4. import my_program.models (no Alembic), over sqlalchemy.orm", ours, floor, 1.05)
+
+        def importing(module: str) -> Callable:
+            return lambda: run(BIN / "python", "-c", f"import {module}", cwd=project, env=self.env)
+
+        ours, floor = self.measure(importing("my_program.models"), importing("sqlalchemy.orm"))
+        name = "4. import my_program.models (no Alembic), over sqlalchemy.orm"
+        return report(name, ours, floor, 1.05)
 
     def in_process(self, project: Path, script: str, name: str, target: float | None) -> bool:
         env = {**self.env, "MY_PROGRAM_DATABASE_URL": f"sqlite:///{self.work / 'in-process.db'}"}
-        output = run(BIN / "python", "-c", script, self.pairs, self.warmup, self.work,
-                     cwd=project, env=env).stdout
+        output = run(
+            BIN / "python", "-c", script, self.pairs, self.warmup, self.work, cwd=project, env=env
+        ).stdout
         ours, floor = map(float, output.split())
         return report(name, ours, floor, target)
 
     def suite(self) -> None:
-        for label, args in (("fast subset (-m 'not slow')", ["-m", "not slow"]), ("whole suite", [])):
+        subsets = (("fast subset (-m 'not slow')", ["-m", "not slow"]), ("whole suite", []))
+        for label, args in subsets:
             started = time.perf_counter()
-            result = subprocess.run([BIN / "python", "-m", "pytest", "-n", "auto", "-q", *args],
-                                    cwd=ROOT, capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                [BIN / "python", "-m", "pytest", "-n", "auto", "-q", *args],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             elapsed = time.perf_counter() - started
             summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "?"
             print(f"7. the template's {label:<28} {elapsed:6.1f} s wall  ({summary.strip('= ')})")
@@ -275,8 +313,11 @@ class Bench:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a few pairs and no suite timing: checks the benchmark still runs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few pairs and no suite timing: checks the benchmark still runs",
+    )
     options = parser.parse_args()
     pairs, warmup = (3, 1) if options.quick else (15, 3)
     print(f"{pairs} pairs after {warmup} warm-up, medians; ratio = template / floor\n")
@@ -287,14 +328,17 @@ def main() -> int:
         stock = bench.stock_environment(project)
         ok &= bench.alembic_commands(project, stock)
         ok &= bench.import_models(project)
-        ok &= bench.in_process(project, IN_PROCESS_UPGRADE,
-                               "5. upgrade() in-process at head, over a bare SELECT", None)
+        ok &= bench.in_process(
+            project, IN_PROCESS_UPGRADE, "5. upgrade() in-process at head, over a bare SELECT", None
+        )
         (project / "my_program" / "migrations" / "versions" / "bulk.py").write_text(
-            textwrap.dedent(BULK_REVISION))
+            textwrap.dedent(BULK_REVISION)
+        )
         bulk_pairs = (1, 0) if options.quick else (5, 1)
         bench.pairs, bench.warmup = bulk_pairs
-        ok &= bench.in_process(project, SEEDING,
-                               "6. seeding 100,000 rows (op.bulk_insert), over executemany", 2)
+        ok &= bench.in_process(
+            project, SEEDING, "6. seeding 100,000 rows (op.bulk_insert), over executemany", 2
+        )
         if options.quick:
             print("7. the template's suite: not timed in quick mode")
         else:
