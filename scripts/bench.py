@@ -178,7 +178,7 @@ class Bench:
     def measure(self, ours: Callable, floor: Callable) -> tuple[float, float]:
         return side_by_side(ours, floor, self.pairs, self.warmup)
 
-    def copier_copy(self) -> bool:
+    def rendering(self) -> bool:
         """Rendering: this template (its committed HEAD) against a one-file template."""
         ours_source = self.work / "template"
         run("git", "clone", "--quiet", ROOT, ours_source)
@@ -195,37 +195,22 @@ class Bench:
             def render():
                 destination = self.work / "rendered"
                 shutil.rmtree(destination, ignore_errors=True)
-                run(
-                    BIN / "copier",
-                    "copy",
-                    "--defaults",
-                    "--quiet",
-                    "--vcs-ref",
-                    "HEAD",
-                    source,
-                    destination,
-                    env=self.env,
-                )
+                self.copier_copy(source, destination)
 
             return render
 
         ours, floor = self.measure(copy(ours_source), copy(floor_source))
         return report("1. copier copy --defaults, over a one-file template", ours, floor, 1.3)
 
+    def copier_copy(self, source: Path, destination: Path) -> None:
+        """`copier copy --defaults` of the source's HEAD (its working tree, if dirty)."""
+        copy = ["copy", "--defaults", "--quiet", "--vcs-ref", "HEAD", source, destination]
+        run(BIN / "copier", *copy, env=self.env)
+
     def render_project(self) -> Path:
         """The project the other figures run: rendered from the working tree."""
         project = self.work / "project"
-        run(
-            BIN / "copier",
-            "copy",
-            "--defaults",
-            "--quiet",
-            "--vcs-ref",
-            "HEAD",
-            ROOT,
-            project,
-            env=self.env,
-        )
+        self.copier_copy(ROOT, project)
         return project
 
     def stock_environment(self, project: Path) -> Path:
@@ -323,7 +308,7 @@ def main() -> int:
     print(f"{pairs} pairs after {warmup} warm-up, medians; ratio = template / floor\n")
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         bench = Bench(Path(work), pairs, warmup)
-        ok = bench.copier_copy()
+        ok = bench.rendering()
         project = bench.render_project()
         stock = bench.stock_environment(project)
         ok &= bench.alembic_commands(project, stock)
