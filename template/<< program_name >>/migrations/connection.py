@@ -29,7 +29,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from ..settings import DATABASE_URL_ENV
 
-DISTRIBUTION = "<< program_name >>"
+# The distribution is named after the package (see pyproject.toml).
+DISTRIBUTION = __name__.split(".")[0]
 # How long to wait for another process's migration to finish, in seconds.
 LOCK_TIMEOUT = 60.0
 # The package, and this project's extra, that provide each driver.
