@@ -58,14 +58,6 @@ def test_migration_cycle(project_on, backend, answers):
     assert database.accounts() == (SEEDED_ROWS if seeded else [])
 
 
-def test_upgrade_creates_the_default_database_in_a_private_data_dir(project):
-    project = project()
-    project.alembic("upgrade", "head")
-    database = project.default_database
-    assert database.is_file(), f"upgrade head did not create {database}"
-    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
-
-
 @pytest.mark.parametrize(
     "xdg_data_home",
     ["absolute", "relative", "x?y %20z#"],
