@@ -232,11 +232,13 @@ def test_a_refused_login_fails_clearly_without_the_password(project, servers, ba
     )
 
 
-def test_bad_lock_timeout_is_refused_clearly(project):
+@pytest.mark.parametrize("value", ["soon", "-1", "inf"])
+def test_bad_lock_timeout_is_refused_clearly(project, value):
+    """A negative timeout would make MySQL's GET_LOCK wait forever."""
     project = project()
-    result = project.alembic("-x", "lock_timeout=soon", "upgrade", "head", check=False)
+    result = project.alembic("-x", f"lock_timeout={value}", "upgrade", "head", check=False)
     assert result.returncode != 0
-    assert "lock_timeout must be a number of seconds, not 'soon'" in result.stderr
+    assert f"lock_timeout must be a number of seconds, 0 or more, not '{value}'" in result.stderr
     assert "Traceback" not in result.stderr
 
 

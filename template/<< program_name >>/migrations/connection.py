@@ -1,6 +1,8 @@
 """How migrations connect: the URL checked, clear errors, and one migration at a time.
 
-env.py uses this for the `alembic` command and for upgrade() alike:
+env.py uses this for the `alembic` command, and so does the package's Python API;
+both work with SQLAlchemy's synchronous engine and with its asyncio one
+(settings.ASYNC_ENGINE says which this project uses):
 
 - a bad URL, a missing driver, an unreachable server or a refused login becomes a
   MigrationError that names the variable and says what to do, never the password;
@@ -8,10 +10,11 @@ env.py uses this for the `alembic` command and for upgrade() alike:
 - a lock, the database's own, makes concurrent upgrades queue instead of racing.
 """
 
+import asyncio
 import contextlib
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from alembic.util import CommandError
@@ -27,7 +30,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from ..settings import DATABASE_URL_ENV
+from ..settings import ASYNC_ENGINE, DATABASE_URL_ENV, DRIVERNAMES
+
+if TYPE_CHECKING:  # importing sqlalchemy.ext.asyncio needs greenlet, which only
+    # projects with an asyncio engine install
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+T = TypeVar("T")
 
 # The distribution is named after the package (see pyproject.toml).
 DISTRIBUTION = __name__.split(".")[0]
@@ -37,8 +46,12 @@ LOCK_TIMEOUT = 60.0
 DRIVERS = {
     "psycopg": ("psycopg", "postgresql"),
     "psycopg2": ("psycopg2-binary", None),
+    "asyncpg": ("asyncpg", None),
     "pymysql": ("PyMySQL", "mysql"),
+    "aiomysql": ("aiomysql", "mysql"),
     "mysqldb": ("mysqlclient", None),
+    "asyncmy": ("asyncmy", None),
+    "aiosqlite": ("aiosqlite", None),
 }
 # How drivers say "wrong user or password": MySQL's error codes, and libpq's words
 # (PostgreSQL sends no SQLSTATE while the connection is being made).
@@ -46,6 +59,8 @@ LOGIN_REFUSED_CODES = {1044, 1045, 1698}
 LOGIN_REFUSED_WORDS = ("password authentication failed", 'role "')
 # PostgreSQL advisory locks are per database; any fixed key will do.
 POSTGRESQL_LOCK_KEY = 7_239_441_846_273_615_104
+# The SQLSTATE of a lock wait cut short by lock_timeout.
+POSTGRESQL_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class MigrationError(CommandError):
@@ -71,21 +86,44 @@ def parse_url(raw: str) -> URL:
     except NoSuchModuleError:
         raise MigrationError(
             f"{DATABASE_URL_ENV} names an unknown database, {url.drivername!r}. "
-            "Use sqlite, postgresql+psycopg or mysql+pymysql."
+            f"Use {driver_choices()}."
         ) from None
     return url
 
 
-def engine_for(raw_url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
-    """An engine for the URL, its driver checked; connect() with it."""
+def driver_choices() -> str:
+    return ", ".join(DRIVERNAMES.values())
+
+
+def engine_for(
+    raw_url: str, lock_timeout: float = LOCK_TIMEOUT
+) -> "Engine | AsyncEngine":
+    """An engine for the URL, its driver checked: an AsyncEngine if ASYNC_ENGINE.
+
+    connect() with an Engine, connect_async() with an AsyncEngine.
+    """
     url = parse_url(raw_url)
+    dialect = url.get_dialect()
+    if ASYNC_ENGINE:  # psycopg serves both engines: ask for its asyncio side
+        dialect = dialect.get_async_dialect_cls(url)
+    if dialect.is_async != ASYNC_ENGINE:
+        raise MigrationError(wrong_kind_of_driver(url, dialect.is_async))
     try:
-        url.get_dialect().import_dbapi()
+        dialect.import_dbapi()
     except ImportError as error:
         raise MigrationError(missing_driver(url, error)) from None
+    options: dict[str, Any] = {"poolclass": pool.NullPool}
     if url.get_backend_name() == "sqlite":
-        return sqlite_engine(url, lock_timeout)
-    return create_engine(url, poolclass=pool.NullPool)
+        create_private_file(url.database)
+        # How long to wait for SQLite's write lock, held by another migration.
+        options["connect_args"] = {"timeout": lock_timeout}
+    if not ASYNC_ENGINE:
+        return with_sqlite_transactions(create_engine(url, **options))
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, **options)
+    with_sqlite_transactions(engine.sync_engine)
+    return engine
 
 
 @contextlib.contextmanager
@@ -97,6 +135,45 @@ def connect(engine: Engine) -> Iterator[Connection]:
         raise MigrationError(cannot_connect(engine.url, error)) from None
     with connection:
         yield connection
+
+
+@contextlib.asynccontextmanager
+async def connect_async(engine: "AsyncEngine") -> AsyncIterator["AsyncConnection"]:
+    """connect(), for an AsyncEngine."""
+    connection = engine.connect()
+    try:
+        await connection.start()
+    except DBAPIError as error:
+        raise MigrationError(cannot_connect(engine.url, error)) from None
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+def run_outside_a_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(), or a clear error where it cannot work: in a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop running: the usual case, a script or `alembic`
+        pass
+    else:
+        coroutine.close()
+        raise MigrationError(
+            "This would start an event loop inside the running one. In async code, "
+            "await migrations.upgrade_async() or current_async(); for other commands, "
+            "await asyncio.to_thread(...) them."
+        )
+    return asyncio.run(coroutine)
+
+
+def wrong_kind_of_driver(url: URL, is_async: bool) -> str:
+    given = "an asyncio" if is_async else "a synchronous"
+    wanted = "asyncio" if ASYNC_ENGINE else "synchronous"
+    return (
+        f"{DATABASE_URL_ENV} names {url.drivername!r}, {given} driver, but this "
+        f"project migrates with SQLAlchemy's {wanted} engine. Use {driver_choices()}."
+    )
 
 
 def missing_driver(url: URL, error: ImportError) -> str:
@@ -143,19 +220,18 @@ def redact(message: str, url: URL) -> str:
     return message
 
 
-def sqlite_engine(url: URL, lock_timeout: float) -> Engine:
-    """SQLite with transactional DDL, and its write lock taken when a transaction begins.
+def with_sqlite_transactions(engine: Engine) -> Engine:
+    """On SQLite: transactional DDL, and the write lock taken when a migration begins.
 
-    Python's sqlite3 module begins transactions only before INSERT, UPDATE and
-    DELETE, so DDL would run outside any. Here SQLAlchemy begins every transaction
-    itself, so a failed revision rolls back completely; and a migration's with
-    BEGIN IMMEDIATE, which takes the write lock at once: a second migration waits
-    for the first (for at most lock_timeout) instead of interleaving with it.
+    Python's sqlite3 module (aiosqlite's too) begins transactions only before
+    INSERT, UPDATE and DELETE, so DDL would run outside any. Here SQLAlchemy begins
+    every transaction itself, so a failed revision rolls back completely; and a
+    migration's with BEGIN IMMEDIATE, which takes the write lock at once: a second
+    migration waits for the first (for at most lock_timeout) instead of
+    interleaving with it. Other databases' engines are returned as they are.
     """
-    create_private_file(url.database)
-    engine = create_engine(
-        url, poolclass=pool.NullPool, connect_args={"timeout": lock_timeout}
-    )
+    if engine.name != "sqlite":
+        return engine
 
     @event.listens_for(engine, "connect")
     def hand_transactions_to_sqlalchemy(dbapi_connection, _record) -> None:
@@ -198,7 +274,7 @@ def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
             yield
         return
     if backend == "postgresql":
-        acquired = poll(connection, "SELECT pg_try_advisory_lock(:key)", timeout)
+        acquired = postgresql_advisory_lock(connection, timeout)
         release = "SELECT pg_advisory_unlock(:key)"
     elif backend in ("mysql", "mariadb"):
         name = "CONCAT('alembic:', LEFT(DATABASE(), 56))"
@@ -230,10 +306,24 @@ def lock_busy(timeout: float) -> str:
     )
 
 
-def poll(connection: Connection, try_lock: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not connection.scalar(text(try_lock), {"key": POSTGRESQL_LOCK_KEY}):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.1)
+def postgresql_advisory_lock(connection: Connection, timeout: float) -> bool:
+    """Wait for the advisory lock on the server, for at most `timeout` seconds.
+
+    The server does the waiting (under lock_timeout, for this transaction only), so
+    an event loop running the migration is never blocked by a sleep here.
+    """
+    milliseconds = max(1, round(timeout * 1000))  # 0 would mean "wait forever"
+    connection.execute(
+        text("SELECT set_config('lock_timeout', :value, true)"),
+        {"value": f"{milliseconds}ms"},
+    )
+    try:
+        connection.execute(
+            text("SELECT pg_advisory_lock(:key)"), {"key": POSTGRESQL_LOCK_KEY}
+        )
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != POSTGRESQL_LOCK_NOT_AVAILABLE:
+            raise
+        connection.rollback()
+        return False
     return True
