@@ -74,8 +74,14 @@ def pytest_collection_modifyitems(items):
     """A test parametrized with a server is slow: the fast subset runs on SQLite."""
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params.values()
-        if params and any(isinstance(value, str) and value in SERVERS for value in params):
+        if params and any(map(names_a_server, params)):
             item.add_marker(pytest.mark.slow)
+
+
+def names_a_server(param) -> bool:
+    if isinstance(param, tuple):
+        return any(map(names_a_server, param))
+    return isinstance(param, str) and param in SERVERS
 
 
 def server_unavailable(reason: str) -> None:
@@ -139,7 +145,7 @@ def project_on(project, server_database):
         if backend == "sqlite":
             return made, Database.sqlite_file(made.default_database)
         url = server_database(backend)
-        made.env[made.url_env] = url
+        made.env[made.url_env] = made.url_for(url)
         return made, Database(url)
 
     return make

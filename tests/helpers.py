@@ -12,7 +12,7 @@ from itertools import product
 from pathlib import Path
 
 import yaml
-from sqlalchemy import URL, Engine, create_engine, inspect, pool, text
+from sqlalchemy import URL, Engine, create_engine, inspect, make_url, pool, text
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
@@ -36,11 +36,11 @@ SEEDED_ROWS = [
 
 
 def answer_matrix() -> list[dict]:
-    """Every database choice crossed with seed_data on and off, read from copier.yml."""
+    """Every database choice crossed with seed_data and async_engine, read from copier.yml."""
     databases = list(COPIER_YML["database"]["choices"].values())
     return [
-        {"database": database, "seed_data": seed_data}
-        for database, seed_data in product(databases, [True, False])
+        {"database": database, "seed_data": seed_data, "async_engine": async_engine}
+        for database, seed_data, async_engine in product(databases, [True, False], [False, True])
     ]
 
 
@@ -57,6 +57,13 @@ def answers_id(answers: dict) -> str:
 
 MATRIX = answer_matrix()
 SEED_VARIANTS = [{"seed_data": True}, {"seed_data": False}]
+ENGINE_VARIANTS = [{"async_engine": False}, {"async_engine": True}]
+# The driver an async_engine project's URL names, for each database.
+ASYNC_DRIVERNAMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+aiomysql",
+}
 
 # The servers, reached with admin rights through these variables; each test gets a
 # database of its own on them.
@@ -88,6 +95,17 @@ class Project:
     @property
     def test_url_env(self) -> str:
         return f"{self.program_name.upper()}_TEST_DATABASE_URL"
+
+    @property
+    def async_engine(self) -> bool:
+        return self.answers.get("async_engine", False)
+
+    def url_for(self, url: str) -> str:
+        """`url`, with the driver the project takes: an asyncio one if async_engine."""
+        parsed = make_url(url)
+        if self.async_engine:
+            parsed = parsed.set(drivername=ASYNC_DRIVERNAMES[parsed.get_backend_name()])
+        return parsed.render_as_string(hide_password=False)
 
     @property
     def default_database(self) -> Path:

@@ -20,7 +20,7 @@ from helpers import (
 CYCLE_CASES = [
     pytest.param(backend, answers, id=f"{backend}-{answers_id(answers)}")
     for backend in BACKENDS
-    for answers in SEED_VARIANTS
+    for answers in [*SEED_VARIANTS, {"seed_data": True, "async_engine": True}]
 ]
 
 

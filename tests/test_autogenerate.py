@@ -2,7 +2,7 @@
 the SQLite default and on each server."""
 
 import pytest
-from helpers import BACKENDS, BIN
+from helpers import BACKENDS, BIN, ENGINE_VARIANTS, answers_id
 from sqlalchemy.exc import IntegrityError
 
 INVOICE_MODEL = """
@@ -49,10 +49,14 @@ def insert_invoice(database, reference) -> None:
     )
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(
+    params=[(backend, engine) for backend in BACKENDS for engine in ENGINE_VARIANTS],
+    ids=lambda param: f"{param[0]}-{answers_id(param[1])}",
+)
 def migrated(request, project_on):
-    """(project, database), migrated to head on each backend in turn."""
-    project, database = project_on(request.param)
+    """(project, database), migrated to head on each backend and engine in turn."""
+    backend, engine = request.param
+    project, database = project_on(backend, **engine)
     project.alembic("upgrade", "head")
     return project, database
 

@@ -4,7 +4,7 @@
 import subprocess
 
 import pytest
-from helpers import BIN, MATRIX, QUESTIONS, SEED_VARIANTS, TEMPLATE_ROOT
+from helpers import BIN, ENGINE_VARIANTS, MATRIX, QUESTIONS, SEED_VARIANTS, TEMPLATE_ROOT
 
 
 def copier_copy(destination, *data: str) -> subprocess.CompletedProcess:
@@ -20,7 +20,7 @@ def copier_copy(destination, *data: str) -> subprocess.CompletedProcess:
 
 def test_every_matrix_key_is_a_question():
     """Copier silently ignores unknown answers: a typo would test nothing."""
-    used = {key for answers in MATRIX + SEED_VARIANTS for key in answers}
+    used = {key for answers in MATRIX + SEED_VARIANTS + ENGINE_VARIANTS for key in answers}
     assert used <= QUESTIONS, f"not questions in copier.yml: {used - QUESTIONS}"
 
 

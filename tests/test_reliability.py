@@ -6,21 +6,25 @@ import subprocess
 import time
 
 import pytest
-from helpers import BACKENDS, BIN, SEEDED_ROWS, SERVERS, Database
+from helpers import BACKENDS, BIN, ENGINE_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
 
 WORKERS = 4
 SECRET = "Secr3tPassw0rd"
 
 # A worker of an application: waits for the starting signal, then migrates the way
-# the README shows, logging what Alembic does (and nothing from SQLAlchemy).
+# the README shows, logging what Alembic does (and nothing from SQLAlchemy). An
+# async application awaits upgrade_async() in its event loop.
 API_WORKER = """
-import logging, pathlib, sys, time
+import asyncio, logging, pathlib, sys, time
 logging.basicConfig(level=logging.WARNING)
 logging.getLogger("alembic").setLevel(logging.INFO)
 while not pathlib.Path(sys.argv[1]).exists():
     time.sleep(0.01)
 from my_program import migrations
-migrations.upgrade()
+if sys.argv[2] == "async":
+    asyncio.run(migrations.upgrade_async())
+else:
+    migrations.upgrade()
 """
 CLI_WORKER = 'while [ ! -e "$1" ]; do sleep 0.01; done; exec "$2" upgrade head'
 
@@ -71,14 +75,16 @@ def start_together(project, commands: list[list], go) -> list[subprocess.Complet
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
 @pytest.mark.parametrize("path", ["api", "cli"])
 def test_concurrent_upgrades_all_succeed_and_run_each_revision_once(
-    project_on, tmp_path, backend, path
+    project_on, tmp_path, backend, engine, path
 ):
-    project, database = project_on(backend)
+    project, database = project_on(backend, **engine)
     go = tmp_path / "go"
     if path == "api":
-        command = [BIN / "python", "-c", API_WORKER, go]
+        kind = "async" if project.async_engine else "sync"
+        command = [BIN / "python", "-c", API_WORKER, go, kind]
     else:
         command = ["sh", "-c", CLI_WORKER, "worker", go, BIN / "alembic"]
 
@@ -93,19 +99,24 @@ def test_concurrent_upgrades_all_succeed_and_run_each_revision_once(
 
 
 HOLD_THE_LOCK = """
-import sys, time
-from my_program.migrations.connection import connect, engine_for, migration_lock
-from my_program.settings import database_url
-with connect(engine_for(database_url())) as connection, migration_lock(connection, 5):
-    print("holding", flush=True)
-    time.sleep(30)
+import time
+from my_program.migrations import on_connection
+from my_program.migrations.connection import migration_lock
+
+def hold(connection):
+    with migration_lock(connection, 5):
+        print("holding", flush=True)
+        time.sleep(30)
+
+on_connection(5, hold)
 """
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_held_lock_makes_upgrade_wait_then_fail_clearly(project_on, backend):
-    project, database = project_on(backend)
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_held_lock_makes_upgrade_wait_then_fail_clearly(project_on, backend, engine):
+    project, database = project_on(backend, **engine)
     project.alembic("upgrade", "6ed9f93df750")
     with subprocess.Popen(
         [str(BIN / "python"), "-c", HOLD_THE_LOCK],
@@ -136,8 +147,9 @@ def test_a_held_lock_makes_upgrade_wait_then_fail_clearly(project_on, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_revision_failing_halfway_leaves_the_previous_revision(project_on, backend):
-    project, database = project_on(backend)
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_revision_failing_halfway_leaves_the_previous_revision(project_on, backend, engine):
+    project, database = project_on(backend, **engine)
     project.alembic("upgrade", "head")
     (project.versions / "2026_12_01_0000-fa11ed000001_fail_halfway.py").write_text(FAILING_REVISION)
 
@@ -158,10 +170,11 @@ def test_a_revision_failing_halfway_leaves_the_previous_revision(project_on, bac
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_failing_run_keeps_completed_revisions_except_on_sqlite(project_on, backend):
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_failing_run_keeps_completed_revisions_except_on_sqlite(project_on, backend, engine):
     """From an empty database: the servers keep each revision that completed; on
     SQLite the run is one transaction, all or nothing (the README says so)."""
-    project, database = project_on(backend)
+    project, database = project_on(backend, **engine)
     (project.versions / "2026_12_01_0000-fa11ed000001_fail_halfway.py").write_text(FAILING_REVISION)
     assert project.alembic("upgrade", "head", check=False).returncode != 0
     current = project.alembic("current").stdout
@@ -220,16 +233,39 @@ def test_bad_configuration_fails_clearly_without_the_password(project, case):
 
 
 @pytest.mark.parametrize("backend", list(SERVERS))
-def test_a_refused_login_fails_clearly_without_the_password(project, servers, backend):
-    project = project()
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_refused_login_fails_clearly_without_the_password(project, servers, backend, engine):
+    project = project(**engine)
     admin_url = servers(backend).admin_url
     url = admin_url.set(username="no_such_user", password=SECRET).render_as_string(
         hide_password=False
     )
-    result = project.alembic("upgrade", "head", check=False, env={project.url_env: url})
+    env = {project.url_env: project.url_for(url)}
+    result = project.alembic("upgrade", "head", check=False, env=env)
     assert_clear_failure(
         result, project.url_env, "The database server refused the login of 'no_such_user'"
     )
+
+
+WRONG_KIND_OF_DRIVER = {
+    False: ("mysql+aiomysql://app@localhost/app", "'mysql+aiomysql', an asyncio driver"),
+    True: ("sqlite:////tmp/app.db", "'sqlite', a synchronous driver"),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_driver_of_the_other_kind_is_refused_by_name(project, engine):
+    """An asyncio driver for a synchronous engine, or the other way round."""
+    project = project(**engine)
+    url, says = WRONG_KIND_OF_DRIVER[project.async_engine]
+    for run in (project.alembic, project.python):
+        args = ("upgrade", "head") if run == project.alembic else ("-c", UNCAUGHT)
+        result = run(*args, check=False, env={project.url_env: url})
+        assert_clear_failure(result, project.url_env, says, traceback=run == project.python)
+        expected = "sqlite+aiosqlite, postgresql+psycopg, mysql+aiomysql"
+        if not project.async_engine:
+            expected = "sqlite, postgresql+psycopg, mysql+pymysql"
+        assert f"Use {expected}." in result.stderr
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "inf"])

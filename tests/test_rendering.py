@@ -49,7 +49,13 @@ STRESS = {
 }
 
 
-@pytest.fixture(params=[*MATRIX, STRESS], ids=[*map(answers_id, MATRIX), "stress"])
+STRESS_ASYNC = {**STRESS, "async_engine": True}
+
+
+@pytest.fixture(
+    params=[*MATRIX, STRESS, STRESS_ASYNC],
+    ids=[*map(answers_id, MATRIX), "stress", "stress-async"],
+)
 def answers(request):
     return request.param
 
@@ -115,16 +121,29 @@ def test_driver_dependency_follows_the_database_answer(project, answers, package
         assert drivers == [f"{package}[{answers['database']}]"]
 
 
+def test_asyncio_drivers_follow_the_async_engine_answer(project, answers):
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    asyncio = answers.get("async_engine", False)
+    assert ("sqlalchemy[asyncio]>=2.0" in metadata["dependencies"]) is asyncio
+    assert any(dep.startswith("aiosqlite") for dep in metadata["dependencies"]) is asyncio
+    mysql_driver = "aiomysql" if asyncio else "pymysql"
+    assert metadata["optional-dependencies"]["mysql"][0].startswith(mysql_driver)
+
+
 URL_SCHEMES = {
-    "sqlite": "sqlite:////",
-    "postgresql": "postgresql+psycopg://",
-    "mysql": "mysql+pymysql://",
+    (False, "sqlite"): "sqlite:////",
+    (False, "postgresql"): "postgresql+psycopg://",
+    (False, "mysql"): "mysql+pymysql://",
+    (True, "sqlite"): "sqlite+aiosqlite:////",
+    (True, "postgresql"): "postgresql+psycopg://",
+    (True, "mysql"): "mysql+aiomysql://",
 }
 
 
 def test_readme_shows_the_url_for_the_chosen_database(project, answers, package):
     readme = (project / "README.md").read_text()
-    assert f"export {package.upper()}_DATABASE_URL='{URL_SCHEMES[answers['database']]}" in readme
+    scheme = URL_SCHEMES[answers.get("async_engine", False), answers["database"]]
+    assert f"export {package.upper()}_DATABASE_URL='{scheme}" in readme
     assert "urllib.parse.quote" in readme, "how to URL-encode a password"
     assert "it always wins over the default" in readme
 
