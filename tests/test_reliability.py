@@ -1,12 +1,24 @@
 """Safe at application start-up: concurrent upgrades, failed revisions, bad
 configuration and file permissions, on SQLite and on both servers."""
 
+import json
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from helpers import BACKENDS, BIN, ENGINE_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
+from helpers import (
+    BACKENDS,
+    BIN,
+    ENGINE_VARIANTS,
+    SEED_ACCOUNTS,
+    SEEDED_ROWS,
+    SERVERS,
+    Database,
+    answers_id,
+)
 
 WORKERS = 4
 SECRET = "Secr3tPassw0rd"
@@ -98,18 +110,36 @@ def test_concurrent_upgrades_all_succeed_and_run_each_revision_once(
     assert database.accounts() == SEEDED_ROWS
 
 
+# Holds the migration lock for argv[1] seconds, as another migration would.
 HOLD_THE_LOCK = """
-import time
+import sys, time
 from my_program.migrations import on_connection
 from my_program.migrations.connection import migration_lock
 
 def hold(connection):
     with migration_lock(connection, 5):
         print("holding", flush=True)
-        time.sleep(30)
+        time.sleep(float(sys.argv[1]))
 
 on_connection(5, hold)
 """
+
+
+@contextmanager
+def lock_held(project, seconds: float) -> Iterator[None]:
+    """Another process holds the migration lock, for `seconds` at most."""
+    with subprocess.Popen(
+        [str(BIN / "python"), "-c", HOLD_THE_LOCK, str(seconds)],
+        cwd=project.path,
+        env=project.environment(),
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            yield
+        finally:
+            holder.kill()
 
 
 @pytest.mark.slow
@@ -118,32 +148,67 @@ on_connection(5, hold)
 def test_a_held_lock_makes_upgrade_wait_then_fail_clearly(project_on, backend, engine):
     project, database = project_on(backend, **engine)
     project.alembic("upgrade", "6ed9f93df750")
-    with subprocess.Popen(
-        [str(BIN / "python"), "-c", HOLD_THE_LOCK],
-        cwd=project.path,
-        env=project.environment(),
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        try:
-            assert holder.stdout.readline().strip() == "holding"
-            started = time.monotonic()
-            result = project.alembic("-x", "lock_timeout=1", "upgrade", "head", check=False)
-            waited = time.monotonic() - started
-            api = project.python(
-                "-c",
-                "from my_program import migrations\n"
-                "try:\n    migrations.upgrade(lock_timeout=1)\n"
-                "except migrations.MigrationError as error:\n    print(error)\n",
-            )
-        finally:
-            holder.kill()
+    with lock_held(project, 30):
+        started = time.monotonic()
+        result = project.alembic("-x", "lock_timeout=1", "upgrade", "head", check=False)
+        waited = time.monotonic() - started
+        api = project.python(
+            "-c",
+            "from my_program import migrations\n"
+            "try:\n    migrations.upgrade(lock_timeout=1)\n"
+            "except migrations.MigrationError as error:\n    print(error)\n",
+        )
     assert result.returncode != 0
     assert "Another migration of this database has held its lock for over 1 s" in result.stderr
     assert "Traceback" not in result.stderr
     assert waited >= 1, "it waited for the lock before giving up"
     assert "Another migration of this database has held its lock" in api.stdout
     assert database.accounts() == [], "nothing ran without the lock"
+
+
+# An async application's start-up hook, with another task on its event loop: a
+# heartbeat that counts its beats while the upgrade waits for the lock.
+START_UP_HOOK = """
+import asyncio, json, time
+from my_program import migrations
+
+async def start_up():
+    beats = 0
+
+    async def heartbeat():
+        nonlocal beats
+        while True:
+            beats += 1
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(heartbeat())
+    started = time.monotonic()
+    await migrations.upgrade_async()
+    waited = time.monotonic() - started
+    task.cancel()
+    revision = await migrations.current_async()
+    print(json.dumps({"beats": beats, "waited": waited, "revision": revision}))
+
+asyncio.run(start_up())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_upgrade_async_waits_for_the_lock_without_blocking_the_event_loop(
+    project_on, backend, engine
+):
+    """Another migration holds the lock for 2 s: the hook waits for it, and the
+    loop runs its other tasks meanwhile (a blocked loop would beat once or twice)."""
+    project, database = project_on(backend, **engine)
+    with lock_held(project, 2):
+        hook = json.loads(project.python("-c", START_UP_HOOK).stdout)
+    assert hook["revision"] == SEED_ACCOUNTS
+    assert database.accounts() == SEEDED_ROWS
+    assert hook["waited"] >= 1, "it waited for the other migration"
+    # 20 beats a second while the loop is free: demand a quarter of them.
+    assert hook["beats"] >= hook["waited"] * 20 / 4, hook
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

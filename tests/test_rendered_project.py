@@ -7,7 +7,15 @@ import re
 import zipfile
 
 import pytest
-from helpers import BIN, SEED_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
+from helpers import (
+    BACKENDS,
+    BIN,
+    ENGINE_VARIANTS,
+    SEED_VARIANTS,
+    SEEDED_ROWS,
+    Database,
+    answers_id,
+)
 
 PROJECT_TESTS = [
     "test_single_head_revision",
@@ -19,6 +27,12 @@ PROJECT_TESTS = [
     "test_alembic_ini_with_configure_logger_false_leaves_logging_alone",
     "test_a_connection_handed_over_is_used",
     "test_an_engine_handed_over_is_used",
+    "test_upgrade_async_runs_inside_a_running_event_loop",
+]
+ASYNC_TESTS = [
+    "test_the_synchronous_api_in_a_running_event_loop_says_what_to_do_instead",
+    "test_the_cookbooks_run_sync_pattern_is_used",
+    "test_an_async_engine_handed_over_is_used",
 ]
 SEED_TESTS = [
     "test_upgrade_seeds_the_example_accounts",
@@ -53,7 +67,12 @@ OWN_SUITE_CASES = [
         pytest.param("sqlite", answers, id=f"sqlite-{answers_id(answers)}")
         for answers in SEED_VARIANTS
     ),
-    *(pytest.param(server, {"seed_data": True}, id=f"{server}-seed") for server in SERVERS),
+    *(
+        pytest.param(backend, answers, id=f"{backend}-{answers_id(answers)}")
+        for backend in BACKENDS
+        for answers in ENGINE_VARIANTS
+        if backend != "sqlite" or answers["async_engine"]
+    ),
 ]
 
 
@@ -63,12 +82,13 @@ def test_the_projects_own_tests_pass(project, server_database, tmp_path, backend
     the database the user configured, nor on the default one."""
     project = project(**answers)
     configured = tmp_path / "configured.db"
-    env = {project.url_env: f"sqlite:///{configured}"}
+    env = {project.url_env: project.url_for(f"sqlite:///{configured}")}
     if backend != "sqlite":
-        env[project.test_url_env] = server_database(backend)
+        env[project.test_url_env] = project.url_for(server_database(backend))
 
     result = project.python("-m", "pytest", "-v", "-p", "no:cacheprovider", "-W", "error", env=env)
-    expected = PROJECT_TESTS + (SEED_TESTS if answers["seed_data"] else [])
+    expected = PROJECT_TESTS + (SEED_TESTS if answers.get("seed_data", True) else [])
+    expected += ASYNC_TESTS if project.async_engine else []
     not_passed = [name for name in expected if f"::{name} PASSED" not in result.stdout]
     assert not not_passed, f"did not run and pass: {not_passed}\n{result.stdout}"
     assert not configured.exists(), "the tests touched the configured database"
