@@ -16,6 +16,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,17 +82,51 @@ for index in range(warmup + pairs):
 print(statistics.median(ours), statistics.median(floor))
 """
 
-# Runs inside the rendered project: the seed technique against sqlite3's executemany.
+# The same in an async_engine project: upgrade_async() in a running loop against a
+# bare read on the same async driver.
+IN_PROCESS_UPGRADE_ASYNC = """
+import asyncio, statistics, sys, time
+from sqlalchemy import pool, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from my_program import migrations
+from my_program.settings import database_url
+
+pairs, warmup = int(sys.argv[1]), int(sys.argv[2])
+
+async def main():
+    await migrations.upgrade_async()
+    engine = create_async_engine(database_url(), poolclass=pool.NullPool)
+
+    async def bare_read():
+        async with engine.connect() as connection:
+            query = text("SELECT version_num FROM alembic_version")
+            (await connection.execute(query)).all()
+
+    ours, floor = [], []
+    for index in range(warmup + pairs):
+        for run, times in ((migrations.upgrade_async, ours), (bare_read, floor)):
+            started = time.perf_counter()
+            await run()
+            if index >= warmup:
+                times.append(time.perf_counter() - started)
+    print(statistics.median(ours), statistics.median(floor))
+
+asyncio.run(main())
+"""
+
+# Runs inside the rendered project: the seed technique, on the project's SQLite
+# driver, against sqlite3's executemany.
 SEEDING = """
 import datetime, os, sqlite3, statistics, sys, time
 from alembic import command
 from my_program import migrations
+from my_program.settings import DRIVERNAMES
 
 pairs, warmup, workdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ours_db, floor_db = f"{workdir}/seed-ours.db", f"{workdir}/seed-floor.db"
 
 def seed_technique():
-    os.environ["MY_PROGRAM_DATABASE_URL"] = f"sqlite:///{ours_db}"
+    os.environ["MY_PROGRAM_DATABASE_URL"] = f"{DRIVERNAMES['sqlite']}:///{ours_db}"
     command.upgrade(migrations.alembic_config(), "89feb189b99d")
     started = time.perf_counter()
     command.upgrade(migrations.alembic_config(), "+1")
@@ -127,6 +162,27 @@ print(statistics.median(ours), statistics.median(floor))
 """
 
 
+@dataclass
+class Variant:
+    """The rendered project's engine, and what its figures are measured against."""
+
+    suffix: str  # after the figure's number: "" or "a"
+    answers: tuple[str, ...]  # copier --data
+    sqlite: str  # the SQLite URL scheme the project takes
+    stock: str  # `alembic init -t` template of the floor
+    upgrade_at_head: str  # the in-process script of figure 5
+
+    @property
+    def label(self) -> str:
+        return "async_engine: true" if self.suffix else "default answers"
+
+
+VARIANTS = [
+    Variant("", (), "sqlite", "generic", IN_PROCESS_UPGRADE),
+    Variant("a", ("async_engine=true",), "sqlite+aiosqlite", "async", IN_PROCESS_UPGRADE_ASYNC),
+]
+
+
 def run(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(arg) for arg in args], cwd=cwd, env=env, check=True, capture_output=True, text=True
@@ -150,7 +206,7 @@ def report(name: str, ours: float, floor: float, target: float | None) -> bool:
     verdict = "report only" if target is None else ("ok" if ratio <= target else "OVER TARGET")
     limit = "" if target is None else f" (target <= {target:g})"
     print(
-        f"{name:<58} {ratio:6.2f}{limit:<16} {verdict:<12}"
+        f"{name:<66} {ratio:6.2f}{limit:<16} {verdict:<12}"
         f" [{ours * 1000:8.1f} ms vs {floor * 1000:8.1f} ms]"
     )
     return target is None or ratio <= target
@@ -202,36 +258,36 @@ class Bench:
         ours, floor = self.measure(copy(ours_source), copy(floor_source))
         return report("1. copier copy --defaults, over a one-file template", ours, floor, 1.3)
 
-    def copier_copy(self, source: Path, destination: Path) -> None:
+    def copier_copy(self, source: Path, destination: Path, *data: str) -> None:
         """`copier copy --defaults` of the source's HEAD (its working tree, if dirty)."""
-        copy = ["copy", "--defaults", "--quiet", "--vcs-ref", "HEAD", source, destination]
+        answers = [option for answer in data for option in ("--data", answer)]
+        copy = ["copy", "--defaults", "--quiet", "--vcs-ref", "HEAD", *answers, source, destination]
         run(BIN / "copier", *copy, env=self.env)
 
-    def render_project(self) -> Path:
-        """The project the other figures run: rendered from the working tree."""
-        project = self.work / "project"
-        self.copier_copy(ROOT, project)
+    def render_project(self, name: str, *data: str) -> Path:
+        """A project the other figures run: rendered from the working tree."""
+        project = self.work / name
+        self.copier_copy(ROOT, project, *data)
         return project
 
-    def stock_environment(self, project: Path) -> Path:
-        """`alembic init` with the rendered project's revision files."""
-        stock = self.work / "stock"
+    def stock_environment(self, project: Path, template: str) -> Path:
+        """`alembic init -t TEMPLATE` with the rendered project's revision files."""
+        stock = self.work / f"stock-{template}"
         stock.mkdir()
-        run(BIN / "alembic", "init", "migrations", cwd=stock, env=self.env)
+        run(BIN / "alembic", "init", "-t", template, "migrations", cwd=stock, env=self.env)
         versions = project / "my_program" / "migrations" / "versions"
         for revision in versions.glob("*.py"):
             shutil.copy(revision, stock / "migrations" / "versions")
         return stock
 
-    def alembic_commands(self, project: Path, stock: Path) -> bool:
+    def alembic_commands(self, project: Path, stock: Path, variant: Variant) -> bool:
         """`alembic upgrade head` on a fresh SQLite file, and `alembic current` on an
         up-to-date one: the rendered project against a stock `alembic init`."""
         ours_db, floor_db = self.work / "ours.db", self.work / "stock.db"
-        ours_env = {**self.env, "MY_PROGRAM_DATABASE_URL": f"sqlite:///{ours_db}"}
+        ours_env = {**self.env, "MY_PROGRAM_DATABASE_URL": f"{variant.sqlite}:///{ours_db}"}
         ini = stock / "alembic.ini"
-        ini.write_text(
-            ini.read_text().replace("driver://user:pass@localhost/dbname", f"sqlite:///{floor_db}")
-        )
+        stock_url = f"{variant.sqlite}:///{floor_db}"
+        ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname", stock_url))
 
         def alembic(cwd, env, database, *args, fresh=False) -> Callable:
             def command():
@@ -245,12 +301,14 @@ class Bench:
             alembic(project, ours_env, ours_db, "upgrade", "head", fresh=True),
             alembic(stock, self.env, floor_db, "upgrade", "head", fresh=True),
         )
-        ok = report("2. alembic upgrade head (fresh SQLite), over alembic init", ours, floor, 1.05)
+        floor_name = f"alembic init -t {variant.stock}"
+        name = f"2{variant.suffix}. alembic upgrade head (fresh SQLite), over {floor_name}"
+        ok = report(name, ours, floor, 1.05)
         ours, floor = self.measure(
             alembic(project, ours_env, ours_db, "current"),
             alembic(stock, self.env, floor_db, "current"),
         )
-        name = "3. alembic current (up to date), over alembic init"
+        name = f"3{variant.suffix}. alembic current (up to date), over {floor_name}"
         return report(name, ours, floor, 1.05) and ok
 
     def import_models(self, project: Path) -> bool:
@@ -272,13 +330,37 @@ class Bench:
         name = "4. import my_program.models (no Alembic), over sqlalchemy.orm"
         return report(name, ours, floor, 1.05)
 
-    def in_process(self, project: Path, script: str, name: str, target: float | None) -> bool:
-        env = {**self.env, "MY_PROGRAM_DATABASE_URL": f"sqlite:///{self.work / 'in-process.db'}"}
+    def in_process(
+        self, project: Path, script: str, name: str, target: float | None, variant: Variant
+    ) -> bool:
+        url = f"{variant.sqlite}:///{self.work / 'in-process.db'}"
+        env = {**self.env, "MY_PROGRAM_DATABASE_URL": url}
         output = run(
             BIN / "python", "-c", script, self.pairs, self.warmup, self.work, cwd=project, env=env
         ).stdout
         ours, floor = map(float, output.split())
         return report(name, ours, floor, target)
+
+    def project_figures(self, variant: Variant, quick: bool) -> bool:
+        """Figures 2 to 6 for one kind of rendered project."""
+        project = self.render_project(f"project{variant.suffix}", *variant.answers)
+        stock = self.stock_environment(project, variant.stock)
+        ok = self.alembic_commands(project, stock, variant)
+        if not variant.suffix:  # the models are the same in every variant
+            ok &= self.import_models(project)
+        name = f"5{variant.suffix}. upgrade() in-process at head, over a bare SELECT"
+        if variant.suffix:
+            name = f"5{variant.suffix}. await upgrade_async() at head, over a bare SELECT"
+        ok &= self.in_process(project, variant.upgrade_at_head, name, None, variant)
+        (project / "my_program" / "migrations" / "versions" / "bulk.py").write_text(
+            textwrap.dedent(BULK_REVISION)
+        )
+        pairs, warmup = self.pairs, self.warmup
+        self.pairs, self.warmup = (1, 0) if quick else (5, 1)
+        name = f"6{variant.suffix}. seeding 100,000 rows (op.bulk_insert), over executemany"
+        ok &= self.in_process(project, SEEDING, name, 2, variant)
+        self.pairs, self.warmup = pairs, warmup
+        return ok
 
     def suite(self) -> None:
         subsets = (("fast subset (-m 'not slow')", ["-m", "not slow"]), ("whole suite", []))
@@ -309,21 +391,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as work:
         bench = Bench(Path(work), pairs, warmup)
         ok = bench.rendering()
-        project = bench.render_project()
-        stock = bench.stock_environment(project)
-        ok &= bench.alembic_commands(project, stock)
-        ok &= bench.import_models(project)
-        ok &= bench.in_process(
-            project, IN_PROCESS_UPGRADE, "5. upgrade() in-process at head, over a bare SELECT", None
-        )
-        (project / "my_program" / "migrations" / "versions" / "bulk.py").write_text(
-            textwrap.dedent(BULK_REVISION)
-        )
-        bulk_pairs = (1, 0) if options.quick else (5, 1)
-        bench.pairs, bench.warmup = bulk_pairs
-        ok &= bench.in_process(
-            project, SEEDING, "6. seeding 100,000 rows (op.bulk_insert), over executemany", 2
-        )
+        for variant in VARIANTS:
+            print(f"-- the rendered project, {variant.label}")
+            ok &= bench.project_figures(variant, options.quick)
         if options.quick:
             print("7. the template's suite: not timed in quick mode")
         else:

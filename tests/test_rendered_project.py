@@ -124,6 +124,30 @@ def test_alembic_ini_logging_spares_loggers_that_already_exist(project):
     assert state["app_disabled"] is False
 
 
+# Runs the README's start-up hook as a web framework would: entered, then left.
+RUN_THE_README_LIFESPAN = """
+import asyncio
+blocks = [block.split("```")[0] for block in open("README.md").read().split("```python")]
+(snippet,) = [block for block in blocks if "async def lifespan" in block]
+exec(snippet)
+
+async def serve():
+    async with lifespan(app=None):
+        from my_program import migrations
+        print(await migrations.current_async())
+
+asyncio.run(serve())
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_readme_lifespan_snippet_migrates_at_start_up(project, engine):
+    project = project(**engine)
+    result = project.python("-c", RUN_THE_README_LIFESPAN)
+    assert result.stdout.strip() == "89feb189b99d"
+    assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
+
+
 @pytest.mark.slow
 def test_installed_wheel_migrates_from_outside_the_source_tree(project, tmp_path):
     """The wheel carries the migrations; upgrade() needs no alembic.ini or checkout."""
