@@ -124,7 +124,7 @@ def test_driver_dependency_follows_the_database_answer(project, answers, package
 def test_asyncio_drivers_follow_the_async_engine_answer(project, answers):
     metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     asyncio = answers.get("async_engine", False)
-    assert ("sqlalchemy[asyncio]>=2.0" in metadata["dependencies"]) is asyncio
+    assert ("sqlalchemy[asyncio]>=2.0.20" in metadata["dependencies"]) is asyncio
     assert any(dep.startswith("aiosqlite") for dep in metadata["dependencies"]) is asyncio
     mysql_driver = "aiomysql" if asyncio else "pymysql"
     assert metadata["optional-dependencies"]["mysql"][0].startswith(mysql_driver)

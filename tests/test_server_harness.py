@@ -25,7 +25,7 @@ UNREACHABLE = "mysql+pymysql://root@127.0.0.1:9/mysql"  # the discard port: noth
         # The server is asked for in the test's body...
         ["tests/test_alembic_cli.py", "-k", "password and mysql"],
         # ...or by a fixture (project_on, server_database).
-        ["tests/test_autogenerate.py", "-k", "new_model and mysql"],
+        ["tests/test_autogenerate.py", "-k", "new_model and mysql and noasync"],
     ],
     ids=["in-test", "in-fixture"],
 )
