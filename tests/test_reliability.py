@@ -199,10 +199,10 @@ asyncio.run(start_up())
 def test_upgrade_async_waits_for_the_lock_without_blocking_the_event_loop(
     project_on, backend, engine
 ):
-    """Another migration holds the lock for 2 s: the hook waits for it, and the
+    """Another migration holds the lock for 5 s: the hook waits for it, and the
     loop runs its other tasks meanwhile (a blocked loop would beat once or twice)."""
     project, database = project_on(backend, **engine)
-    with lock_held(project, 2):
+    with lock_held(project, 5):
         hook = json.loads(project.python("-c", START_UP_HOOK).stdout)
     assert hook["revision"] == SEED_ACCOUNTS
     assert database.accounts() == SEEDED_ROWS
@@ -333,13 +333,23 @@ def test_a_driver_of_the_other_kind_is_refused_by_name(project, engine):
         assert f"Use {expected}." in result.stderr
 
 
-@pytest.mark.parametrize("value", ["soon", "-1", "inf"])
+@pytest.mark.parametrize("value", ["soon", "-1", "inf", "nan"])
 def test_bad_lock_timeout_is_refused_clearly(project, value):
     """A negative timeout would make MySQL's GET_LOCK wait forever."""
     project = project()
     result = project.alembic("-x", f"lock_timeout={value}", "upgrade", "head", check=False)
     assert result.returncode != 0
     assert f"lock_timeout must be a number of seconds, 0 or more, not '{value}'" in result.stderr
+    assert "Traceback" not in result.stderr
+    argument = repr(value) if value == "soon" else f"float({value!r})"
+    api = project.python(
+        "-c",
+        "from my_program import migrations\n"
+        f"try:\n    migrations.upgrade(lock_timeout={argument})\n"
+        "except migrations.MigrationError as error:\n    print(error)\n",
+    )
+    assert "lock_timeout must be a number of seconds, 0 or more" in api.stdout
+    assert not project.default_database.exists(), "nothing was migrated"
     assert "Traceback" not in result.stderr
 
 

@@ -131,7 +131,7 @@ def connect(engine: Engine) -> Iterator[Connection]:
     """A connection, or a MigrationError saying why there is none."""
     try:
         connection = engine.connect()
-    except DBAPIError as error:
+    except (DBAPIError, OSError) as error:  # asyncpg's OSError is not wrapped
         raise MigrationError(cannot_connect(engine.url, error)) from None
     with connection:
         yield connection
@@ -143,7 +143,7 @@ async def connect_async(engine: "AsyncEngine") -> AsyncIterator["AsyncConnection
     connection = engine.connect()
     try:
         await connection.start()
-    except DBAPIError as error:
+    except (DBAPIError, OSError) as error:
         raise MigrationError(cannot_connect(engine.url, error)) from None
     try:
         yield connection
@@ -188,9 +188,11 @@ def missing_driver(url: URL, error: ImportError) -> str:
     )
 
 
-def cannot_connect(url: URL, error: DBAPIError) -> str:
-    code = (error.orig.args or [None])[0]
-    words = str(error.orig)
+def cannot_connect(url: URL, error: Exception) -> str:
+    """What went wrong, from a driver's error (wrapped by SQLAlchemy or not)."""
+    error = getattr(error, "orig", error)
+    code = (error.args or [None])[0]
+    words = str(error)
     refused = code in LOGIN_REFUSED_CODES or any(
         w in words for w in LOGIN_REFUSED_WORDS
     )
@@ -204,7 +206,7 @@ def cannot_connect(url: URL, error: DBAPIError) -> str:
             f"Cannot open the SQLite database {url.database!r} ({DATABASE_URL_ENV}): "
             "check that its directory exists and is writable."
         )
-    detail = redact(str(error.orig).strip().splitlines()[0], url)
+    detail = redact((str(error).strip() or type(error).__name__).splitlines()[0], url)
     return (
         f"Cannot reach the database server {url.host}:{url.port or 'default port'} "
         f"given by {DATABASE_URL_ENV}: {detail}. Check the host and port, and that "
@@ -298,6 +300,23 @@ def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
             connection.commit()
 
 
+def checked_lock_timeout(value: object) -> float:
+    """Seconds to wait for the lock: `value`, or LOCK_TIMEOUT for None.
+
+    A negative wait would make MySQL's GET_LOCK wait forever; refused, with inf and nan.
+    """
+    if value is None:
+        return LOCK_TIMEOUT
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        message = f"lock_timeout must be a number of seconds, 0 or more, not {value!r}"
+        raise MigrationError(message)
+    return seconds
+
+
 def lock_busy(timeout: float) -> str:
     return (
         f"Another migration of this database has held its lock for over {timeout:g} s. "
@@ -322,7 +341,10 @@ def postgresql_advisory_lock(connection: Connection, timeout: float) -> bool:
             text("SELECT pg_advisory_lock(:key)"), {"key": POSTGRESQL_LOCK_KEY}
         )
     except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) != POSTGRESQL_LOCK_NOT_AVAILABLE:
+        # psycopg 3 and asyncpg say sqlstate, psycopg2 pgcode.
+        orig = error.orig
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if code != POSTGRESQL_LOCK_NOT_AVAILABLE:
             raise
         connection.rollback()
         return False
