@@ -158,3 +158,25 @@ def test_a_clashing_edit_is_left_for_the_user_to_resolve(user_project):
         ["git", "diff", "--check"], cwd=project.path, capture_output=True, text=True
     )
     assert check.returncode != 0 and "leftover conflict marker" in check.stdout
+
+
+def test_switching_to_the_async_engine_keeps_the_database(user_project):
+    """`copier update --data async_engine=true`: the same variable and default SQLite
+    file, now reached through aiosqlite, with the user's revision and rows intact."""
+    project = user_project
+    (user_revision,) = project.versions.glob("*_add_invoice_table.py")
+    head = user_revision.name.split("-")[1].split("_")[0]
+
+    project.run(BIN / "copier", "update", "--defaults", "--data", "async_engine=true")
+
+    assert leftovers(project.path) == []
+    settings = (project.path / "my_program" / "settings.py").read_text()
+    assert "ASYNC_ENGINE = True" in settings
+    assert f"{head} (head)" in project.alembic("current").stdout
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+    script = "import asyncio\nfrom my_program import migrations\n"
+    script += "print(asyncio.run(migrations.current_async()))\n"
+    assert project.python("-c", script).stdout.strip() == head
+    database = Database.sqlite_file(project.default_database)
+    assert {"account", "invoice"} <= database.tables()
+    assert len(database.accounts()) == 3
