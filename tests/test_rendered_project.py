@@ -33,6 +33,7 @@ ASYNC_TESTS = [
     "test_the_synchronous_api_in_a_running_event_loop_says_what_to_do_instead",
     "test_the_cookbooks_run_sync_pattern_is_used",
     "test_an_async_engine_handed_over_is_used",
+    "test_an_async_connection_handed_over_is_refused_with_the_way_to_go",
 ]
 SEED_TESTS = [
     "test_upgrade_seeds_the_example_accounts",
