@@ -2,6 +2,7 @@
 commands pay only for what they use. (Timings are in `make bench`, never here.)"""
 
 import pytest
+from helpers import ENGINE_VARIANTS, answers_id
 
 EXPLODING = 'raise RuntimeError("{} was imported")\n'
 
@@ -24,9 +25,10 @@ def test_only_commands_that_compare_the_models_import_them(project):
         assert "models.py was imported" in result.stderr
 
 
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
 @pytest.mark.parametrize("at_head", [True, False], ids=["at-head", "behind"])
-def test_upgrade_at_head_is_one_read_without_alembics_environment(project, at_head):
-    project = project()
+def test_upgrade_at_head_is_one_read_without_alembics_environment(project, at_head, engine):
+    project = project(**engine)
     project.alembic("upgrade", "head" if at_head else "6ed9f93df750")
     env_py = project.path / "my_program" / "migrations" / "env.py"
     env_py.write_text(EXPLODING.format("env.py"))
