@@ -4,8 +4,9 @@ env.py uses this for the `alembic` command, and so does the package's Python API
 both work with SQLAlchemy's synchronous engine and with its asyncio one
 (settings.ASYNC_ENGINE says which this project uses):
 
-- a bad URL, a missing driver, an unreachable server or a refused login becomes a
-  MigrationError that names the variable and says what to do, never the password;
+- a bad URL, a driver of the wrong kind or a missing one, an unreachable server or
+  a refused login becomes a MigrationError that names the variable and says what
+  to do, never the password;
 - SQLite runs its DDL inside real transactions, so a failed revision leaves nothing;
 - a lock, the database's own, makes concurrent upgrades queue instead of racing.
 """
@@ -262,7 +263,8 @@ def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
 
     PostgreSQL: a session advisory lock; MySQL and MariaDB: GET_LOCK. Both are held
     across the transaction of each revision. (SQLite's lock is its write lock; see
-    sqlite_engine.) Waits at most `timeout` seconds, then raises MigrationError.
+    with_sqlite_transactions.) Waits at most `timeout` seconds, then raises
+    MigrationError.
     """
     backend = connection.dialect.name
     if backend == "sqlite":
