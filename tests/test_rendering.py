@@ -77,6 +77,8 @@ def rendered_files(project):
 def test_rendered_tree(project, answers, package):
     files = {str(path.relative_to(project)) for path in rendered_files(project)}
     expected = ALWAYS + (SEED_FILES if answers["seed_data"] else [])
+    if answers.get("async_engine"):
+        expected.append("tests/test_async_engine.py")
     if answers["database"] != "sqlite":
         expected.append(f".github/workflows/tests-{answers['database']}.yml")
     assert files == {name.format(package=package) for name in expected}
