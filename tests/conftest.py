@@ -1,14 +1,17 @@
 """Fixtures for the template's tests: render once per answer set, run the real tools.
 
-Renders are cached per answer set for the whole session (per xdist worker) and are
-read-only; a test that runs or changes a project gets its own copy from `project`.
+Renders are cached per answer set for the whole session, shared by the xdist
+workers, and are read-only; a test that runs or changes a project gets its own copy
+from `project`.
 """
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from helpers import SERVERS, TEMPLATE_ROOT, Database, Project, Server, engine_for
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,22 +31,30 @@ def isolated_tools(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def rendered(copie_session):
-    """render(**answers) -> path of a read-only project rendered with those answers."""
-    cache: dict[tuple, Path] = {}
+def rendered(copie_session, tmp_path_factory):
+    """render(**answers) -> path of a read-only project rendered with those answers,
+    once per session: the xdist workers share the renders."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's directory, above each worker's
+    renders = shared / "renders"
+    renders.mkdir(exist_ok=True)
 
     def render(**answers) -> Path:
-        key = tuple(sorted(answers.items()))
-        if key not in cache:
-            result = copie_session.copy(extra_answers=answers, template_dir=TEMPLATE_ROOT)
-            # pytest-copie turns a failed render into attributes: fail loudly here.
-            assert result.exception is None, f"render {answers} failed: {result.exception!r}"
-            assert result.exit_code == 0, f"render {answers} exited {result.exit_code}"
-            # Copier ignores unknown answer keys without a word.
-            unused = {k: v for k, v in answers.items() if result.answers.get(k) != v}
-            assert not unused, f"answers not taken by the template: {unused}"
-            cache[key] = result.project_dir
-        return cache[key]
+        key = hashlib.sha256(repr(sorted(answers.items())).encode()).hexdigest()[:16]
+        path = renders / key
+        with FileLock(f"{path}.lock"):
+            if not path.exists():
+                result = copie_session.copy(extra_answers=answers, template_dir=TEMPLATE_ROOT)
+                # pytest-copie turns a failed render into attributes: fail loudly here.
+                assert result.exception is None, f"render {answers} failed: {result.exception!r}"
+                assert result.exit_code == 0, f"render {answers} exited {result.exit_code}"
+                # Copier ignores unknown answer keys without a word.
+                unused = {k: v for k, v in answers.items() if result.answers.get(k) != v}
+                assert not unused, f"answers not taken by the template: {unused}"
+                shutil.copytree(result.project_dir, f"{path}.partial")
+                os.rename(f"{path}.partial", path)
+        return path
 
     return render
 
@@ -53,28 +64,21 @@ def project(rendered, tmp_path):
     """project(**answers) -> a Project: a private copy of the render, with its own HOME."""
 
     def make(**answers) -> Project:
-        path = tmp_path / "project"
-        shutil.copytree(rendered(**answers), path)
-        home = tmp_path / "home"
-        home.mkdir()
-        env = {
-            "HOME": str(home),
-            "XDG_DATA_HOME": None,
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        made = Project(path=path, home=home, answers=answers, env=env)
-        # Only a test decides which database a project reaches.
-        made.env[made.url_env] = made.env[made.test_url_env] = None
-        return made
+        return Project.copied(rendered(**answers), tmp_path, answers)
 
     return make
 
 
 def pytest_collection_modifyitems(items):
-    """A test parametrized with a server is slow: the fast subset runs on SQLite."""
+    """A test that reaches a server (through the servers fixture, for a server
+    among its parameters) is slow; the fast subset is every other test. The
+    project's life comes first: the longest tests, which xdist then packs the
+    others around."""
+    items.sort(key=lambda item: item.path.name != "test_project_life.py")
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params.values()
-        if params and any(map(names_a_server, params)):
+        uses_a_server = "servers" in item.fixturenames and any(map(names_a_server, params or []))
+        if uses_a_server:
             item.add_marker(pytest.mark.slow)
 
 

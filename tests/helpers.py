@@ -2,6 +2,8 @@
 a Project that runs the real programs in a rendered project."""
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -14,7 +16,12 @@ from pathlib import Path
 import yaml
 from sqlalchemy import URL, Engine, create_engine, inspect, make_url, pool, text
 
-TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+TEMPLATE_ROOT = TESTS.parent
+# Programs the tests run in a rendered project, and models and revisions they add.
+PROGRAMS = TESTS / "programs"
+MODELS = TESTS / "models"
+REVISIONS = TESTS / "revisions"
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
 # What a user is asked; when: false entries are constants and derived values.
 QUESTIONS = {
@@ -23,6 +30,43 @@ QUESTIONS = {
     if not key.startswith("_") and spec.get("when", True) is not False
 }
 BIN = Path(sys.executable).parent  # the real copier, alembic, ruff of this environment
+# A rendered project's own test suite, as its users run it: without the plugins of
+# this environment that their projects do not have (they cost a second a run).
+OWN_SUITE = ["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:copie", "-p", "no:xdist"]
+# Its tests, and the answers that bring more.
+OWN_TESTS = [
+    "test_single_head_revision",
+    "test_upgrade",
+    "test_model_definitions_match_ddl",
+    "test_up_down_consistency",
+    "test_downgrade_leaves_no_trace",
+    "test_all_models_register_on_metadata",
+    "test_upgrade_and_downgrade_move_the_current_revision",
+    "test_upgrade_leaves_application_logging_alone",
+    "test_alembic_ini_with_configure_logger_false_leaves_logging_alone",
+    "test_a_connection_handed_over_is_used",
+    "test_the_callers_transaction_is_left_to_the_caller",
+    "test_an_engine_handed_over_is_used",
+    "test_an_object_whose_connect_yields_a_connection_is_used",
+    "test_upgrade_async_runs_inside_a_running_event_loop",
+]
+OWN_SEED_TESTS = [
+    "test_upgrade_seeds_the_example_accounts",
+    "test_new_accounts_get_ids_after_the_seeded_ones",
+    "test_downgrade_removes_exactly_the_seeded_accounts",
+]
+OWN_ASYNC_TESTS = [
+    "test_the_synchronous_api_in_a_running_event_loop_says_what_to_do_instead",
+    "test_the_cookbooks_run_sync_pattern_is_used",
+    "test_an_async_engine_handed_over_is_used",
+    "test_an_async_connection_handed_over_is_refused_with_the_way_to_go",
+]
+
+
+def own_tests_outcomes(verbose_output: str) -> dict[str, str]:
+    """{test name: PASSED, SKIPPED, FAILED or ERROR}, from `pytest -v` output."""
+    return dict(re.findall(r"::(test_\w+) (PASSED|SKIPPED|FAILED|ERROR)", verbose_output))
+
 
 # The revisions the template ships, in order. They never change: users' databases
 # record these ids.
@@ -58,12 +102,8 @@ def answers_id(answers: dict) -> str:
 MATRIX = answer_matrix()
 SEED_VARIANTS = [{"seed_data": True}, {"seed_data": False}]
 ENGINE_VARIANTS = [{"async_engine": False}, {"async_engine": True}]
-# The driver an async_engine project's URL names, for each database.
-ASYNC_DRIVERNAMES = {
-    "sqlite": "sqlite+aiosqlite",
-    "postgresql": "postgresql+psycopg",
-    "mysql": "mysql+aiomysql",
-}
+# The driver of each database, for each kind of engine ("sync", "async"): copier.yml's.
+DRIVERNAMES = yaml.safe_load(COPIER_YML["drivernames"]["default"])
 
 # The servers, reached with admin rights through these variables; each test gets a
 # database of its own on them.
@@ -77,12 +117,41 @@ BACKENDS = ["sqlite", *SERVERS]
 @dataclass
 class Project:
     """A writable copy of a rendered project, run as a user would: real programs,
-    a private HOME, and the database URL only where a test sets it."""
+    a private HOME, the package importable from anywhere (as `uv sync` installs it),
+    and the database URL only where a test sets it."""
 
     path: Path
     home: Path
     answers: dict
     env: dict = field(default_factory=dict)
+
+    @classmethod
+    def at(cls, directory: Path, answers: dict) -> "Project":
+        """The project that is (or will be) in directory/project, its HOME directory/home."""
+        (directory / "home").mkdir()
+        env = {
+            "HOME": str(directory / "home"),
+            "XDG_DATA_HOME": None,
+            # No bytecode: a test may rewrite a module within the second it was
+            # compiled, at the same size, and Python would run the stale bytecode.
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        project = cls(directory / "project", directory / "home", answers, env)
+        # Only a test decides which database a project reaches.
+        project.env[project.url_env] = project.env[project.test_url_env] = None
+        return project
+
+    @classmethod
+    def copied(cls, source: Path, directory: Path, answers: dict) -> "Project":
+        """A copy of the project at `source`, in directory/project."""
+        shutil.copytree(source, directory / "project", symlinks=True)
+        return cls.at(directory, answers)
+
+    def copy_to(self, directory: Path) -> "Project":
+        """This project, its git history and its HOME (its default database) copied."""
+        copy = Project.copied(self.path, directory, self.answers)
+        shutil.copytree(self.home, copy.home, dirs_exist_ok=True)
+        return copy
 
     @property
     def program_name(self) -> str:
@@ -100,11 +169,15 @@ class Project:
     def async_engine(self) -> bool:
         return self.answers.get("async_engine", False)
 
+    @property
+    def drivers(self) -> dict[str, str]:
+        """The driver of each database, for this project's kind of engine."""
+        return DRIVERNAMES["async" if self.async_engine else "sync"]
+
     def url_for(self, url: str) -> str:
-        """`url`, with the driver the project takes: an asyncio one if async_engine."""
+        """`url`, with the driver the project takes for its database."""
         parsed = make_url(url)
-        if self.async_engine:
-            parsed = parsed.set(drivername=ASYNC_DRIVERNAMES[parsed.get_backend_name()])
+        parsed = parsed.set(drivername=self.drivers[parsed.get_backend_name()])
         return parsed.render_as_string(hide_password=False)
 
     @property
@@ -117,7 +190,7 @@ class Project:
 
     def environment(self, env=None) -> dict:
         """The environment the project's programs run in; None removes a variable."""
-        merged = {**os.environ, **self.env, **(env or {})}
+        merged = {**os.environ, "PYTHONPATH": str(self.path), **self.env, **(env or {})}
         return {name: value for name, value in merged.items() if value is not None}
 
     def run(self, *args, cwd=None, check=True, env=None) -> subprocess.CompletedProcess:
@@ -137,11 +210,63 @@ class Project:
             )
         return result
 
+    def start(self, *args, **popen) -> subprocess.Popen:
+        """Start a command in the background, its output captured as text."""
+        return subprocess.Popen(
+            [str(arg) for arg in args],
+            cwd=self.path,
+            env=self.environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen,
+        )
+
     def alembic(self, *args, **kwargs) -> subprocess.CompletedProcess:
         return self.run(BIN / "alembic", *args, **kwargs)
 
     def python(self, *args, **kwargs) -> subprocess.CompletedProcess:
         return self.run(BIN / "python", *args, **kwargs)
+
+    def own_tests(self, skipped: set[str] = frozenset()) -> dict[str, str]:
+        """The outcome of each of the project's own tests, all passed but `skipped`."""
+        names = OWN_TESTS + (OWN_SEED_TESTS if self.answers.get("seed_data", True) else [])
+        names += OWN_ASYNC_TESTS if self.async_engine else []
+        return {name: "SKIPPED" if name in skipped else "PASSED" for name in names}
+
+    def program_command(self, name: str, *args) -> list:
+        """The command that runs tests/programs/<name>.py on this project's package."""
+        return [BIN / "python", PROGRAMS / f"{name}.py", self.program_name, *args]
+
+    def program(self, name: str, *args, **kwargs) -> subprocess.CompletedProcess:
+        return self.run(*self.program_command(name, *args), **kwargs)
+
+    @property
+    def models(self) -> Path:
+        return self.path / self.program_name / "models.py"
+
+    def add_models(self, fragment: Path) -> None:
+        """Add the classes of a tests/models/ file to models.py, with its imports
+        (merged by ruff, as a user's editor would)."""
+        lines = fragment.read_text().splitlines(keepends=True)
+        start = next(i for i, line in enumerate(lines) if line.startswith("class "))
+        imports = [
+            line
+            for line in lines[:start]
+            if line.startswith(("import ", "from ")) and " import Base" not in line
+        ]
+        source = self.models.read_text()
+        end = source.index("\n\n", source.index("\nfrom sqlalchemy")) + 1
+        source = source[:end] + "".join(imports) + source[end:] + "\n\n" + "".join(lines[start:])
+        self.models.write_text(source)
+        self.run(BIN / "ruff", "check", "--fix", "--quiet", "--select", "I", self.models)
+        self.run(BIN / "ruff", "format", "--quiet", self.models)
+
+    def add_revision(self, source: Path) -> Path:
+        """Copy a revision file into the project's versions/."""
+        target = self.versions / source.name
+        shutil.copy(source, target)
+        return target
 
 
 def git(*args, cwd) -> str:
@@ -184,6 +309,29 @@ class Database:
     def tables(self) -> set[str]:
         with engine_for(self.url) as engine:
             return set(inspect(engine).get_table_names())
+
+    def unique_constraints(self, table: str) -> set[str]:
+        with engine_for(self.url) as engine:
+            return {uq["name"] for uq in inspect(engine).get_unique_constraints(table)}
+
+    def index_is_valid(self, table: str, name: str) -> bool:
+        """The index exists, and on PostgreSQL was built completely (a concurrent
+        build that failed leaves an invalid one behind)."""
+        with engine_for(self.url) as engine:
+            if name not in {index["name"] for index in inspect(engine).get_indexes(table)}:
+                return False
+            if engine.dialect.name != "postgresql":
+                return True
+            with engine.connect() as connection:
+                query = text(
+                    "SELECT indisvalid FROM pg_index WHERE indexrelid = CAST(:i AS regclass)"
+                )
+                return connection.scalar(query, {"i": name})
+
+    def version(self) -> str | None:
+        """The revision alembic_version records (one head)."""
+        rows = self.execute("SELECT version_num FROM alembic_version")
+        return rows[0][0] if rows else None
 
     def accounts(self) -> list[tuple]:
         """The account rows, dates as ISO strings whatever the driver returns."""

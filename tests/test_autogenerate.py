@@ -1,38 +1,18 @@
 """`alembic revision --autogenerate` in a rendered project, the user's main loop, on
-the SQLite default and on each server."""
+the SQLite default and on each server. (test_project_life.py autogenerates a new
+table, a type change and a drop, with both engines.)"""
 
 import pytest
-from helpers import BACKENDS, BIN, ENGINE_VARIANTS, answers_id
+from helpers import BACKENDS, MODELS, PROGRAMS
 from sqlalchemy.exc import IntegrityError
 
-INVOICE_MODEL = """
 
-class Invoice(Base):
-    __tablename__ = "invoice"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
-    reference: Mapped[str | None] = mapped_column(String(20))
-"""
-
-
-def add_invoice_model(project) -> None:
-    models = project.path / "my_program" / "models.py"
-    source = models.read_text().replace(
-        "from sqlalchemy import MetaData, String",
-        "from sqlalchemy import ForeignKey, MetaData, String",
-    )
-    models.write_text(source + INVOICE_MODEL)
-
-
-def make_reference_required_and_unique(project) -> None:
-    models = project.path / "my_program" / "models.py"
-    models.write_text(
-        models.read_text().replace(
-            "reference: Mapped[str | None] = mapped_column(String(20))",
-            "reference: Mapped[str] = mapped_column(String(20), unique=True)",
-        )
-    )
+def make_period_required_and_unique(project) -> None:
+    source = project.models.read_text()
+    old = "period: Mapped[str | None] = mapped_column(String(7))"
+    assert old in source
+    new = "period: Mapped[str] = mapped_column(String(7), unique=True)"
+    project.models.write_text(source.replace(old, new))
 
 
 def new_revision(project, message: str):
@@ -43,69 +23,58 @@ def new_revision(project, message: str):
     return created
 
 
-def insert_invoice(database, reference) -> None:
+def insert_invoice(database, account_id: int, reference: str, period: str | None) -> None:
     database.execute(
-        "INSERT INTO invoice (account_id, reference) VALUES (1, :reference)", reference=reference
+        "INSERT INTO invoice (account_id, reference, period) VALUES (:a, :r, :p)",
+        a=account_id,
+        r=reference,
+        p=period,
     )
 
 
-@pytest.fixture(
-    params=[(backend, engine) for backend in BACKENDS for engine in ENGINE_VARIANTS],
-    ids=lambda param: f"{param[0]}-{answers_id(param[1])}",
-)
-def migrated(request, project_on):
-    """(project, database), migrated to head on each backend and engine in turn."""
-    backend, engine = request.param
-    project, database = project_on(backend, **engine)
-    project.alembic("upgrade", "head")
-    return project, database
-
-
-def test_new_model_becomes_a_revision_that_upgrades_and_downgrades(migrated):
-    project, database = migrated
-    add_invoice_model(project)
-    revision = new_revision(project, "add invoice table")
-    assert revision.name.endswith("_add_invoice_table.py")
-    source = revision.read_text()
-    assert 'op.create_table(\n        "invoice"' in source
-    assert 'name=op.f("fk_invoice_account_id_account")' in source, "named by the convention"
-
-    project.alembic("upgrade", "head")
-    assert "invoice" in database.tables()
-    assert "No new upgrade operations detected" in project.alembic("check").stdout
-
-    project.alembic("downgrade", "-1")
-    assert "invoice" not in database.tables()
-    assert len(database.accounts()) == 3, "earlier data survives"
-
-    # The post-write hooks left the new file as clean as the rest of the project.
-    project.run(BIN / "ruff", "check", "--no-cache", ".")
-    project.run(BIN / "ruff", "format", "--check", "--no-cache", ".")
-
-
-def test_not_null_and_unique_through_named_constraints(migrated):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_not_null_and_unique_through_named_constraints(project_on, backend):
     """On SQLite this goes through batch mode, which needs the naming convention."""
-    project, database = migrated
-    add_invoice_model(project)
+    project, database = project_on(backend)
+    project.alembic("upgrade", "head")
+    project.add_models(MODELS / "invoice.py")
     new_revision(project, "add invoice table")
     project.alembic("upgrade", "head")
-    insert_invoice(database, "INV-1")
+    insert_invoice(database, 1, "INV-1", "2026-01")
 
-    make_reference_required_and_unique(project)
-    source = new_revision(project, "invoice reference required and unique").read_text()
+    make_period_required_and_unique(project)
+    source = new_revision(project, "invoice period required and unique").read_text()
     assert 'with op.batch_alter_table("invoice"' in source
-    assert 'batch_op.f("uq_invoice_reference")' in source
+    assert 'batch_op.f("uq_invoice_period")' in source
 
     project.alembic("upgrade", "head")
     assert "No new upgrade operations detected" in project.alembic("check").stdout
     with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"):
-        insert_invoice(database, "INV-1")
+        insert_invoice(database, 2, "INV-2", "2026-01")
     with pytest.raises(IntegrityError, match=r"(?i)null"):
-        insert_invoice(database, None)
+        insert_invoice(database, 2, "INV-2", None)
 
     project.alembic("downgrade", "-1")
-    insert_invoice(database, "INV-1")
-    insert_invoice(database, None)
+    insert_invoice(database, 2, "INV-2", "2026-01")
+    insert_invoice(database, 2, "INV-3", None)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_names_too_long_for_the_database_are_shortened_the_same_way(project_on, backend):
+    """The convention's names for these constraints and this index are over 63
+    characters: each database gets them shortened to its limit, and `alembic check`
+    and a later drop by name find them."""
+    project, database = project_on(backend)
+    project.alembic("upgrade", "head")
+    project.add_models(MODELS / "long_names.py")
+    new_revision(project, "add subscription renewals")
+    project.alembic("upgrade", "head")
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+    (unique,) = database.unique_constraints("customer_relationship_subscription_renewal")
+    limit = {"postgresql": 63, "mysql": 64}.get(backend)
+    assert len(unique) <= (limit or len(unique))
+    project.alembic("downgrade", "-1")
+    assert "customer_relationship_subscription_renewal" not in database.tables()
 
 
 def test_unchanged_models_write_no_revision(project):
@@ -121,13 +90,7 @@ def test_revision_from_python_still_works(project):
     """command.revision() has no command-line options; the empty-revision hook copes."""
     project = project()
     project.alembic("upgrade", "head")
-    script = (
-        "from alembic import command\n"
-        "from alembic.config import Config\n"
-        "config = Config('alembic.ini')\n"
-        "command.revision(config, message='from python', autogenerate=True)\n"
-    )
     before = set(project.versions.iterdir())
-    project.python("-c", script)
+    project.python(PROGRAMS / "revision_from_python.py", "from python")
     (created,) = set(project.versions.iterdir()) - before
     assert created.name.endswith("_from_python.py")

@@ -69,7 +69,6 @@ RELEASE_ANSWER_SETS = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("data", RELEASE_ANSWER_SETS)
 def test_update_from_the_previous_release_equals_a_fresh_copy(project, tmp_path, data):
     """The template's files land exactly as a fresh copy has them; the user's files,

@@ -6,135 +6,81 @@ import stat
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from helpers import (
     BACKENDS,
     BIN,
     ENGINE_VARIANTS,
+    REVISIONS,
     SEED_ACCOUNTS,
     SEEDED_ROWS,
     SERVERS,
     Database,
     answers_id,
 )
+from sqlalchemy import URL
 
-WORKERS = 4
-SECRET = "Secr3tPassw0rd"
-
-# A worker of an application: waits for the starting signal, then migrates the way
-# the README shows, logging what Alembic does (and nothing from SQLAlchemy). An
-# async application awaits upgrade_async() in its event loop.
-API_WORKER = """
-import asyncio, logging, pathlib, sys, time
-logging.basicConfig(level=logging.WARNING)
-logging.getLogger("alembic").setLevel(logging.INFO)
-while not pathlib.Path(sys.argv[1]).exists():
-    time.sleep(0.01)
-from my_program import migrations
-if sys.argv[2] == "async":
-    asyncio.run(migrations.upgrade_async())
-else:
-    migrations.upgrade()
-"""
+REPLICAS = 4
+# A replica that migrates with the `alembic` command: it waits for the starting
+# signal, like programs/worker.py. sh -c CLI_WORKER worker GO ALEMBIC
 CLI_WORKER = 'while [ ! -e "$1" ]; do sleep 0.01; done; exec "$2" upgrade head'
-
-FAILING_REVISION = '''"""Fail halfway: after creating a table and inserting a row."""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "fa11ed000001"
-down_revision = "89feb189b99d"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_table("half", sa.Column("id", sa.Integer(), primary_key=True))
-    op.execute("INSERT INTO half (id) VALUES (1)")
-    raise RuntimeError("this revision fails halfway")
-
-
-def downgrade() -> None:
-    op.drop_table("half")
-'''
+SECRET = "Secr3tPassw0rd"
+FAIL_HALFWAY = REVISIONS / "fa11ed000001_fail_halfway.py"
 
 
 def start_together(project, commands: list[list], go) -> list[subprocess.CompletedProcess]:
     """Start every command, then let them all go at the same moment."""
-    env = project.environment()
-    processes = [
-        subprocess.Popen(
-            [str(arg) for arg in command],
-            cwd=project.path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for command in commands
-    ]
-    time.sleep(0.5)  # let every interpreter start and reach the wait
-    go.touch()
     results = []
-    for process, command in zip(processes, commands, strict=True):
-        stdout, stderr = process.communicate(timeout=240)
-        results.append(subprocess.CompletedProcess(command, process.returncode, stdout, stderr))
+    with ExitStack() as running:  # every process is waited for, whatever happens
+        processes = [running.enter_context(project.start(*command)) for command in commands]
+        time.sleep(0.5)  # let every interpreter start and reach the wait
+        go.touch()
+        for process, command in zip(processes, commands, strict=True):
+            stdout, stderr = process.communicate(timeout=240)
+            results.append(subprocess.CompletedProcess(command, process.returncode, stdout, stderr))
     return results
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
-@pytest.mark.parametrize("path", ["api", "cli"])
-def test_concurrent_upgrades_all_succeed_and_run_each_revision_once(
-    project_on, tmp_path, backend, engine, path
+def test_replicas_starting_together_all_start_and_run_each_revision_once(
+    project_on, tmp_path, backend, engine
 ):
+    """Replicas of an application start at the same moment on an empty database,
+    half with the `alembic` command and half from Python, as the README shows. One
+    takes the lock; the others queue while its revisions run: a slow one
+    (revisions/5105105105a0, 2 s), then an index built CONCURRENTLY, which waits
+    for every open transaction. None of theirs is: the build completes, the index
+    is valid, every replica starts, and each revision has run once."""
     project, database = project_on(backend, **engine)
+    project.add_revision(REVISIONS / "5105105105a0_slow_data_migration.py")
+    project.add_revision(REVISIONS / "c0c0c0c0c0c0_index_account_names.py")
     go = tmp_path / "go"
-    if path == "api":
-        kind = "async" if project.async_engine else "sync"
-        command = [BIN / "python", "-c", API_WORKER, go, kind]
-    else:
-        command = ["sh", "-c", CLI_WORKER, "worker", go, BIN / "alembic"]
+    kind = "async" if project.async_engine else "sync"
+    cli = ["sh", "-c", CLI_WORKER, "worker", go, BIN / "alembic"]
+    api = project.program_command("worker", go, kind)
 
-    results = start_together(project, [command] * WORKERS, go)
+    results = start_together(project, [cli, api] * (REPLICAS // 2), go)
 
     for result in results:
         assert result.returncode == 0, result.stderr
     logs = "".join(result.stderr for result in results)
-    assert logs.count("Running upgrade  -> 6ed9f93df750") == 1, logs
-    assert logs.count("Running upgrade 6ed9f93df750 -> 89feb189b99d") == 1, logs
+    for step in (
+        " -> 6ed9f93df750",
+        "6ed9f93df750 -> 89feb189b99d",
+        "5105105105a0 -> c0c0c0c0c0c0",
+    ):
+        assert logs.count(f"Running upgrade {step}") == 1, logs
     assert database.accounts() == SEEDED_ROWS
-
-
-# Holds the migration lock for argv[1] seconds, as another migration would.
-HOLD_THE_LOCK = """
-import sys, time
-from my_program.migrations import on_connection
-from my_program.migrations.connection import migration_lock
-
-def hold(connection):
-    with migration_lock(connection, 5):
-        print("holding", flush=True)
-        time.sleep(float(sys.argv[1]))
-
-on_connection(5, hold)
-"""
+    assert database.index_is_valid("account", "ix_account_name")
 
 
 @contextmanager
 def lock_held(project, seconds: float) -> Iterator[None]:
     """Another process holds the migration lock, for `seconds` at most."""
-    with subprocess.Popen(
-        [str(BIN / "python"), "-c", HOLD_THE_LOCK, str(seconds)],
-        cwd=project.path,
-        env=project.environment(),
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
+    with project.start(*project.program_command("hold_the_lock", seconds)) as holder:
         try:
             assert holder.stdout.readline().strip() == "holding"
             yield
@@ -142,68 +88,32 @@ def lock_held(project, seconds: float) -> Iterator[None]:
             holder.kill()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
-def test_a_held_lock_makes_upgrade_wait_then_fail_clearly(project_on, backend, engine):
+def test_a_held_lock_makes_others_wait_then_fail_clearly_or_go_on(project_on, backend, engine):
+    """Another process holds the migration lock for 4 s. Meanwhile the CLI and
+    upgrade() with lock_timeout=1 wait a second, then fail saying so, having run
+    nothing; an async start-up hook (programs/start_up_hook.py) waits it out, its
+    event loop running other tasks all along (a blocked loop would beat once or twice)."""
     project, database = project_on(backend, **engine)
     project.alembic("upgrade", "6ed9f93df750")
-    with lock_held(project, 30):
+    start_up_hook = project.program_command("start_up_hook")
+    with lock_held(project, 4), project.start(*start_up_hook) as hook:
         started = time.monotonic()
         result = project.alembic("-x", "lock_timeout=1", "upgrade", "head", check=False)
         waited = time.monotonic() - started
-        api = project.python(
-            "-c",
-            "from my_program import migrations\n"
-            "try:\n    migrations.upgrade(lock_timeout=1)\n"
-            "except migrations.MigrationError as error:\n    print(error)\n",
-        )
+        api = project.program("upgrade", 1, check=False)
+        assert database.version() == "6ed9f93df750", "nothing ran without the lock"
+        hook_output, hook_errors = hook.communicate(timeout=60)
+
     assert result.returncode != 0
     assert "Another migration of this database has held its lock for over 1 s" in result.stderr
     assert "Traceback" not in result.stderr
     assert waited >= 1, "it waited for the lock before giving up"
-    assert "Another migration of this database has held its lock" in api.stdout
-    assert database.accounts() == [], "nothing ran without the lock"
+    assert "MigrationError: Another migration of this database has held its lock" in api.stderr
 
-
-# An async application's start-up hook, with another task on its event loop: a
-# heartbeat that counts its beats while the upgrade waits for the lock.
-START_UP_HOOK = """
-import asyncio, json, time
-from my_program import migrations
-
-async def start_up():
-    beats = 0
-
-    async def heartbeat():
-        nonlocal beats
-        while True:
-            beats += 1
-            await asyncio.sleep(0.05)
-
-    task = asyncio.create_task(heartbeat())
-    started = time.monotonic()
-    await migrations.upgrade_async()
-    waited = time.monotonic() - started
-    task.cancel()
-    revision = await migrations.current_async()
-    print(json.dumps({"beats": beats, "waited": waited, "revision": revision}))
-
-asyncio.run(start_up())
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
-def test_upgrade_async_waits_for_the_lock_without_blocking_the_event_loop(
-    project_on, backend, engine
-):
-    """Another migration holds the lock for 5 s: the hook waits for it, and the
-    loop runs its other tasks meanwhile (a blocked loop would beat once or twice)."""
-    project, database = project_on(backend, **engine)
-    with lock_held(project, 5):
-        hook = json.loads(project.python("-c", START_UP_HOOK).stdout)
+    assert hook.returncode == 0, hook_errors
+    hook = json.loads(hook_output)
     assert hook["revision"] == SEED_ACCOUNTS
     assert database.accounts() == SEEDED_ROWS
     assert hook["waited"] >= 1, "it waited for the other migration"
@@ -213,17 +123,18 @@ def test_upgrade_async_waits_for_the_lock_without_blocking_the_event_loop(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
-def test_a_revision_failing_halfway_leaves_the_previous_revision(project_on, backend, engine):
+def test_a_revision_failing_halfway_leaves_the_revisions_before_it(project_on, backend, engine):
+    """From an empty database: each revision runs in a transaction of its own, on
+    every backend (the README says so), so the failing one leaves none of its work
+    and those before it stay."""
     project, database = project_on(backend, **engine)
-    project.alembic("upgrade", "head")
-    (project.versions / "2026_12_01_0000-fa11ed000001_fail_halfway.py").write_text(FAILING_REVISION)
+    project.add_revision(FAIL_HALFWAY)
 
     result = project.alembic("upgrade", "head", check=False)
 
     assert result.returncode != 0
     assert "this revision fails halfway" in result.stderr
-    assert "89feb189b99d (head)" not in project.alembic("current").stdout
-    assert "89feb189b99d" in project.alembic("current").stdout
+    assert database.version() == SEED_ACCOUNTS
     assert database.accounts() == SEEDED_ROWS, "earlier data is never lost"
     if backend == "mysql":
         # DDL commits implicitly there: the table stays, the version does not move
@@ -232,23 +143,6 @@ def test_a_revision_failing_halfway_leaves_the_previous_revision(project_on, bac
         assert database.execute("SELECT count(*) FROM half") == [(0,)]
     else:
         assert "half" not in database.tables(), "none of the partial work is left"
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
-def test_a_failing_run_keeps_completed_revisions_except_on_sqlite(project_on, backend, engine):
-    """From an empty database: the servers keep each revision that completed; on
-    SQLite the run is one transaction, all or nothing (the README says so)."""
-    project, database = project_on(backend, **engine)
-    (project.versions / "2026_12_01_0000-fa11ed000001_fail_halfway.py").write_text(FAILING_REVISION)
-    assert project.alembic("upgrade", "head", check=False).returncode != 0
-    current = project.alembic("current").stdout
-    if backend == "sqlite":
-        assert current.strip() == ""
-        assert "account" not in database.tables()
-    else:
-        assert "89feb189b99d" in current
-        assert database.accounts() == SEEDED_ROWS
 
 
 BAD_URLS = {
@@ -268,8 +162,6 @@ BAD_URLS = {
         "Cannot open the SQLite database '/nonexistent/directory/app.db'",
     ),
 }
-# A Python program that lets the error escape, as a start-up script would.
-UNCAUGHT = "from my_program import migrations\nmigrations.upgrade()\n"
 
 
 def assert_clear_failure(result, url_env: str, says: str, *, traceback: bool = False) -> None:
@@ -289,10 +181,9 @@ def test_bad_configuration_fails_clearly_without_the_password(project, case):
     assert_clear_failure(
         project.alembic("upgrade", "head", check=False, env=env), project.url_env, says
     )
-    assert_clear_failure(project.alembic("current", check=False, env=env), project.url_env, says)
     # From Python, an exception with the same message; left uncaught, its traceback
     # shows our message only, not a driver's message that might hold the URL.
-    uncaught = project.python("-c", UNCAUGHT, check=False, env=env)
+    uncaught = project.program("upgrade", check=False, env=env)
     assert_clear_failure(uncaught, project.url_env, says, traceback=True)
     assert "MigrationError" in uncaught.stderr
 
@@ -336,7 +227,7 @@ def test_a_driver_of_the_other_kind_is_refused_by_name(project, engine):
     env = {project.url_env: url}
     command = project.alembic("upgrade", "head", check=False, env=env)
     assert_clear_failure(command, project.url_env, says)
-    uncaught = project.python("-c", UNCAUGHT, check=False, env=env)
+    uncaught = project.program("upgrade", check=False, env=env)
     assert_clear_failure(uncaught, project.url_env, says, traceback=True)
     for result in (command, uncaught):
         assert offers in result.stderr
@@ -350,16 +241,11 @@ def test_bad_lock_timeout_is_refused_clearly(project, value):
     assert result.returncode != 0
     assert f"lock_timeout must be a number of seconds, 0 or more, not '{value}'" in result.stderr
     assert "Traceback" not in result.stderr
-    argument = repr(value) if value == "soon" else f"float({value!r})"
-    api = project.python(
-        "-c",
-        "from my_program import migrations\n"
-        f"try:\n    migrations.upgrade(lock_timeout={argument})\n"
-        "except migrations.MigrationError as error:\n    print(error)\n",
-    )
-    assert "lock_timeout must be a number of seconds, 0 or more" in api.stdout
+    # From Python, the number itself (or the string) gets the same refusal.
+    api = project.program("upgrade", value, check=False)
+    assert "MigrationError: lock_timeout must be a number of seconds, 0 or more" in api.stderr
+    assert api.stderr.count("Traceback") == 1, "only the uncaught MigrationError's"
     assert not project.default_database.exists(), "nothing was migrated"
-    assert "Traceback" not in result.stderr
 
 
 def test_nothing_the_project_creates_is_readable_by_others(project, tmp_path):
@@ -367,7 +253,48 @@ def test_nothing_the_project_creates_is_readable_by_others(project, tmp_path):
     project.alembic("upgrade", "head")
     assert stat.S_IMODE(project.default_database.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(project.default_database.stat().st_mode) == 0o600
+    lock_file = project.default_database.with_name("main.db.lock")
+    assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
     elsewhere = tmp_path / "elsewhere.db"
     project.alembic("upgrade", "head", env={project.url_env: f"sqlite:///{elsewhere}"})
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o600
     assert Database.sqlite_file(elsewhere).accounts() == SEEDED_ROWS
+
+
+def test_a_database_without_a_migration_lock_is_migrated_with_a_warning(project, tmp_path):
+    """SQLite under a dialect name that lock.py has no entry for: the migration runs,
+    and says that nothing keeps a second one from running at the same time."""
+    project = project()
+    database = tmp_path / "unlocked.db"
+    env = {project.url_env: f"unlocked:///{database}"}
+    result = project.program("unlocked_dialect", env=env)
+    assert "No migration lock for unlocked databases" in result.stderr
+    assert Database.sqlite_file(database).accounts() == SEEDED_ROWS
+
+
+def test_a_lock_file_that_cannot_be_made_fails_clearly(project):
+    """Something in the way of the SQLite lock file: one line saying where, and
+    nothing migrated."""
+    project = project()
+    lock_file = project.default_database.with_name("main.db.lock")
+    lock_file.mkdir(parents=True)
+    result = project.alembic("upgrade", "head", check=False)
+    assert result.returncode != 0
+    assert f"Cannot create the migration lock file '{lock_file}'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert Database.sqlite_file(project.default_database).tables() == set()
+
+
+@pytest.mark.parametrize("backend", ["mysql"])
+def test_a_mysql_url_without_a_database_is_refused_at_once(project, servers, backend):
+    """GET_LOCK returns NULL, not 0, without a database: no lock to wait for."""
+    project = project()
+    admin = servers(backend).admin_url
+    url = URL.create(admin.drivername, admin.username, admin.password, admin.host, admin.port)
+    url = url.render_as_string(hide_password=False)
+    started = time.monotonic()
+    result = project.alembic("upgrade", "head", check=False, env={project.url_env: url})
+    assert time.monotonic() - started < 30, "it did not wait for a lock"
+    assert result.returncode != 0
+    assert f"check that {project.url_env} names a database" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,7 +9,7 @@ except ModuleNotFoundError:  # Python 3.10, the minimum-versions job
 
 import pytest
 import yaml
-from helpers import BIN, MATRIX, QUESTIONS, answers_id
+from helpers import BIN, DRIVERNAMES, MATRIX, QUESTIONS, answers_id
 
 SEED_FILES = [
     "{package}/migrations/versions/2026_11_24_0001-89feb189b99d_seed_accounts.py",
@@ -27,8 +27,11 @@ ALWAYS = [
     "{package}/models.py",
     "{package}/settings.py",
     "{package}/migrations/__init__.py",
-    "{package}/migrations/connection.py",
+    "{package}/migrations/autogenerate.py",
+    "{package}/migrations/engine.py",
     "{package}/migrations/env.py",
+    "{package}/migrations/errors.py",
+    "{package}/migrations/lock.py",
     "{package}/migrations/script.py.mako",
     "{package}/migrations/versions/2026_11_24_0000-6ed9f93df750_create_account_table.py",
     "tests/conftest.py",
@@ -112,6 +115,13 @@ def test_ruff_finds_nothing_to_fix_or_format(project):
         assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}"
 
 
+def test_settings_name_the_drivers_of_the_engines_kind(project, answers, package):
+    settings = (project / package / "settings.py").read_text()
+    drivernames = DRIVERNAMES["async" if answers.get("async_engine") else "sync"]
+    for database, drivername in drivernames.items():
+        assert f'    "{database}": "{drivername}",' in settings
+
+
 def test_driver_dependency_follows_the_database_answer(project, answers, package):
     metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
     extras = metadata["optional-dependencies"]
@@ -132,19 +142,11 @@ def test_asyncio_drivers_follow_the_async_engine_answer(project, answers):
     assert metadata["optional-dependencies"]["mysql"][0].startswith(mysql_driver)
 
 
-URL_SCHEMES = {
-    (False, "sqlite"): "sqlite:////",
-    (False, "postgresql"): "postgresql+psycopg://",
-    (False, "mysql"): "mysql+pymysql://",
-    (True, "sqlite"): "sqlite+aiosqlite:////",
-    (True, "postgresql"): "postgresql+psycopg://",
-    (True, "mysql"): "mysql+aiomysql://",
-}
-
-
 def test_readme_shows_the_url_for_the_chosen_database(project, answers, package):
     readme = (project / "README.md").read_text()
-    scheme = URL_SCHEMES[answers.get("async_engine", False), answers["database"]]
+    database = answers["database"]
+    drivername = DRIVERNAMES["async" if answers.get("async_engine") else "sync"][database]
+    scheme = f"{drivername}:////" if database == "sqlite" else f"{drivername}://"
     assert f"export {package.upper()}_DATABASE_URL='{scheme}" in readme
     assert "urllib.parse.quote" in readme, "how to URL-encode a password"
     assert "it always wins over the default" in readme

@@ -7,30 +7,38 @@ import subprocess
 import pytest
 from helpers import BIN, TEMPLATE_ROOT
 
-UNREACHABLE = "mysql+pymysql://root@127.0.0.1:9/mysql"  # the discard port: nothing listens
+UNREACHABLE_URL = "mysql+pymysql://root@127.0.0.1:9/mysql"  # the discard port: nothing listens
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("variables", "says"),
-    [
-        ({}, "export TEST_MYSQL_URL=mysql+pymysql://"),
-        ({"TEST_MYSQL_URL": UNREACHABLE}, "cannot reach mysql at mysql+pymysql://root@127.0.0.1:9"),
-    ],
-    ids=["unset", "unreachable"],
+# The server is asked for in the test's body, or by a fixture (project_on,
+# server_database); the variable is unset, or names a server that is not there.
+IN_TEST = ["tests/test_alembic_cli.py", "-k", "password and mysql"]
+IN_FIXTURE = ["tests/test_autogenerate.py", "-k", "not_null and mysql"]
+UNSET = ({}, "export TEST_MYSQL_URL=mysql+pymysql://")
+UNREACHABLE = (
+    {"TEST_MYSQL_URL": UNREACHABLE_URL},
+    "cannot reach mysql at mysql+pymysql://root@127.0.0.1:9",
 )
+
+
+# Each way of asking, and each way of missing, locally and in CI.
 @pytest.mark.parametrize(
-    "selection",
+    ("selection", "missing", "ci"),
     [
-        # The server is asked for in the test's body...
-        ["tests/test_alembic_cli.py", "-k", "password and mysql"],
-        # ...or by a fixture (project_on, server_database).
-        ["tests/test_autogenerate.py", "-k", "new_model and mysql and noasync"],
+        (IN_TEST, UNSET, ""),
+        (IN_FIXTURE, UNREACHABLE, ""),
+        (IN_FIXTURE, UNSET, "true"),
+        (IN_TEST, UNREACHABLE, "true"),
     ],
-    ids=["in-test", "in-fixture"],
+    ids=[
+        "in-test-unset-local",
+        "in-fixture-unreachable-local",
+        "in-fixture-unset-ci",
+        "in-test-unreachable-ci",
+    ],
 )
-@pytest.mark.parametrize("ci", ["", "true"], ids=["local", "ci"])
-def test_missing_server_skips_locally_and_fails_in_ci(variables, says, selection, ci):
+def test_missing_server_skips_locally_and_fails_in_ci(selection, missing, ci):
+    variables, says = missing
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "TEST_MYSQL_URL")}
     env.update(variables, CI=ci)
     result = subprocess.run(

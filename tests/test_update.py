@@ -5,15 +5,12 @@ import shutil
 import subprocess
 
 import pytest
-from helpers import BIN, TEMPLATE_ROOT, Database, git, git_commit_all
-
-# Whole git histories and Copier updates: slow.
-pytestmark = pytest.mark.slow
+from helpers import BIN, MODELS, TEMPLATE_ROOT, Database, Project, git, git_commit_all
 
 # What v2 of the throwaway template changes, by file: (template file, old, new).
 V2_CHANGES = {
     "env": ("template/<< program_name >>/migrations/env.py.jinja", None, "# Changed in v2.\n"),
-    "ini": ("template/alembic.ini.jinja", "truncate_slug_length = 40", "truncate_slug_length = 60"),
+    "ini": ("template/alembic.ini.jinja", "timezone = UTC", "timezone = Europe/Paris"),
     "readme": ("template/README.md.jinja", None, "\nTemplate text added in v2.\n"),
     "models": ("template/<< program_name >>/models.py", None, "# Template comment added in v2.\n"),
     "package": (
@@ -24,15 +21,6 @@ V2_CHANGES = {
 }
 
 USER_ENV_LINE = ("config = context.config\n", "config = context.config  # ours\n")
-
-INVOICE_MODEL = """
-
-class Invoice(Base):
-    __tablename__ = "invoice"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    reference: Mapped[str] = mapped_column(String(20))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -57,28 +45,18 @@ def template_v1_v2(tmp_path_factory):
     return repository
 
 
-@pytest.fixture
-def user_project(project, template_v1_v2, tmp_path):
+@pytest.fixture(scope="module")
+def users_project(template_v1_v2, tmp_path_factory):
     """A project copied from v1, in git, migrated, then changed and committed the
     way a user would: a new model with its revision applied, and a README edit."""
-    project = project()  # only for its private HOME and programs
-    shutil.rmtree(project.path)
-    project.run(
-        BIN / "copier",
-        "copy",
-        "--defaults",
-        "--vcs-ref",
-        "v1",
-        template_v1_v2,
-        project.path,
-        cwd=tmp_path,
-    )
+    project = Project.at(tmp_path_factory.mktemp("users"), {})
+    copy = [BIN / "copier", "copy", "--defaults", "--vcs-ref", "v1", template_v1_v2, project.path]
+    project.run(*copy, cwd=project.path.parent)
     git("init", "--quiet", cwd=project.path)
     git_commit_all(project.path, "Copied from the template")
     project.alembic("upgrade", "head")
 
-    models = project.path / "my_program" / "models.py"
-    models.write_text(models.read_text() + INVOICE_MODEL)
+    project.add_models(MODELS / "invoice.py")
     project.alembic("revision", "--autogenerate", "-m", "add invoice table")
     project.alembic("upgrade", "head")
     readme = project.path / "README.md"
@@ -88,6 +66,12 @@ def user_project(project, template_v1_v2, tmp_path):
     env_py.write_text(env_py.read_text().replace(USER_ENV_LINE[0], USER_ENV_LINE[1]))
     git_commit_all(project.path, "Our invoices")
     return project
+
+
+@pytest.fixture
+def user_project(users_project, tmp_path):
+    """A copy of users_project, for a test to update."""
+    return users_project.copy_to(tmp_path)
 
 
 def copier_update(project) -> subprocess.CompletedProcess:
@@ -115,7 +99,7 @@ def test_update_brings_the_fix_and_keeps_the_users_work(user_project):
     env_py = (project.path / "my_program/migrations/env.py").read_text()
     assert "# Changed in v2." in env_py, "the fix arrives"
     assert USER_ENV_LINE[1] in env_py, "the user's edit to the plumbing is merged in"
-    assert "truncate_slug_length = 60" in (project.path / "alembic.ini").read_text()
+    assert "timezone = Europe/Paris" in (project.path / "alembic.ini").read_text()
     # The user's files: their model, their revision, their README, as they left them.
     models = (project.path / "my_program" / "models.py").read_text()
     assert "class Invoice(Base):" in models
@@ -141,18 +125,16 @@ def test_a_clashing_edit_is_left_for_the_user_to_resolve(user_project):
     and git shows the file as unmerged. This is what the README teaches to resolve."""
     project = user_project
     ini = project.path / "alembic.ini"
-    ini.write_text(
-        ini.read_text().replace("truncate_slug_length = 40", "truncate_slug_length = 45")
-    )
-    git_commit_all(project.path, "Longer slugs")
+    ini.write_text(ini.read_text().replace("timezone = UTC", "timezone = Europe/London"))
+    git_commit_all(project.path, "Our time zone")
 
     result = copier_update(project)
 
     assert result.returncode == 0, "Copier does not fail on a conflict: look for markers"
     assert leftovers(project.path) == ["alembic.ini"]
     text = ini.read_text()
-    assert "<<<<<<< before updating\ntruncate_slug_length = 45\n=======\n" in text
-    assert "truncate_slug_length = 60\n>>>>>>> after updating" in text
+    assert "<<<<<<< before updating\ntimezone = Europe/London\n=======\n" in text
+    assert "timezone = Europe/Paris\n>>>>>>> after updating" in text
     assert "UU alembic.ini" in git("status", "--porcelain", cwd=project.path)
     check = subprocess.run(
         ["git", "diff", "--check"], cwd=project.path, capture_output=True, text=True
@@ -174,9 +156,7 @@ def test_switching_to_the_async_engine_keeps_the_database(user_project):
     assert "ASYNC_ENGINE = True" in settings
     assert f"{head} (head)" in project.alembic("current").stdout
     assert "No new upgrade operations detected" in project.alembic("check").stdout
-    script = "import asyncio\nfrom my_program import migrations\n"
-    script += "print(asyncio.run(migrations.current_async()))\n"
-    assert project.python("-c", script).stdout.strip() == head
+    assert project.program("current", "async").stdout.strip() == head
     database = Database.sqlite_file(project.default_database)
     assert {"account", "invoice"} <= database.tables()
     assert len(database.accounts()) == 3

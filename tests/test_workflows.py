@@ -86,7 +86,6 @@ def test_no_workflows_when_declined(rendered):
     assert not (rendered(github_actions=False) / ".github").exists()
 
 
-@pytest.mark.slow
 def test_pre_commit_runs_ruff_on_the_rendered_project(project):
     """Clean as rendered; then each hook catches what it is there for."""
     project = project()

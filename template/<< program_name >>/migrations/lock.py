@@ -1,0 +1,240 @@
+"""The migration lock: one migration of a database at a time.
+
+Every upgrade and downgrade holds it, from the `alembic` command and from Python,
+so replicas that start together take turns and each revision runs once.
+
+The lock is never a transaction, and nobody waits for it inside one: a process
+tries to take it, and if another holds it, pauses with no transaction open and
+tries again, for at most `timeout` seconds. That leaves Alembic the only owner of
+the connection's transactions, so a revision may commit and leave them
+(``op.get_context().autocommit_block()``), and a PostgreSQL
+``CREATE INDEX CONCURRENTLY``, which waits for every open transaction, never
+waits for the replicas queueing behind it.
+
+One entry per backend in LOCKS:
+
+- PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``);
+- MySQL and MariaDB: a named lock (``GET_LOCK`` with no wait);
+- SQLite: an OS file lock on a file beside the database, ``<database>.lock``;
+  SQLite's only lock of its own is its write lock, held by a transaction.
+
+For another database there is no lock: a warning says so on every run.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from .errors import (
+    bad_lock_timeout_error,
+    lock_busy_error,
+    lock_file_error,
+    lock_refused_error,
+)
+
+if TYPE_CHECKING:  # importing sqlalchemy.ext.asyncio needs greenlet, which only
+    # projects with an asyncio engine install
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+# How long to wait for another process's migration to finish, in seconds.
+LOCK_TIMEOUT = 60.0
+# Set in connection.info while the connection holds the lock, so that code running
+# on it (env.py, under upgrade()) does not try to take it a second time.
+HELD = "migration_lock_held"
+
+log = logging.getLogger(__name__)
+
+
+class Lock(Protocol):
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free, without waiting; true if taken."""
+
+    def release(self) -> None: ...
+
+
+class SessionLock:
+    """A lock the server keeps for the connection's session: it outlives
+    transactions, and a lost connection releases it."""
+
+    def __init__(self, connection: Connection, take: str, release: str) -> None:
+        self.connection = connection
+        self.take, self.give_back = text(take), text(release)
+
+    def try_acquire(self) -> bool:
+        taken = self.connection.scalar(self.take)
+        self.connection.commit()  # end the statement's transaction at once
+        if taken is None:  # MySQL's GET_LOCK on an error, such as no database
+            raise lock_refused_error()
+        return bool(taken)
+
+    def release(self) -> None:
+        with contextlib.suppress(DBAPIError):  # a lost connection has released it
+            self.connection.rollback()  # whatever a failed migration left open
+            self.connection.execute(self.give_back)
+            self.connection.commit()
+
+
+class SQLiteFileLock:
+    """An OS file lock (filelock's) on a file beside the database file."""
+
+    def __init__(self, database: str) -> None:
+        from filelock import FileLock  # only SQLite needs it
+
+        self.path = f"{database}.lock"
+        self.file_lock = FileLock(self.path, mode=0o600, thread_local=False)
+
+    def try_acquire(self) -> bool:
+        from filelock import Timeout
+
+        try:
+            self.file_lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        except OSError as error:
+            raise lock_file_error(self.path, error) from None
+        return True
+
+    def release(self) -> None:
+        self.file_lock.release()
+
+
+class NoLock:
+    """For a database that needs none (SQLite in memory: private to its
+    connection) or that has none here (then with a warning)."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+# PostgreSQL advisory locks are per database; any fixed key will do.
+POSTGRESQL_KEY = 7_239_441_846_273_615_104
+# MySQL's named locks are per server: the name includes the database's.
+MYSQL_NAME = "CONCAT('alembic:', LEFT(DATABASE(), 56))"
+
+
+def mysql_lock(connection: Connection) -> Lock:
+    return SessionLock(
+        connection,
+        f"SELECT GET_LOCK({MYSQL_NAME}, 0)",
+        f"SELECT RELEASE_LOCK({MYSQL_NAME})",
+    )
+
+
+def sqlite_lock(connection: Connection) -> Lock:
+    url = connection.engine.url
+    database = url.database or ":memory:"
+    if database == ":memory:" or url.query.get("mode") == "memory":
+        return NoLock()  # private to its connection: nobody to wait for
+    if url.query.get("uri"):  # sqlite:///file:path?...&uri=true
+        database = database.removeprefix("file:")
+    return SQLiteFileLock(database)
+
+
+LOCKS: dict[str, Callable[[Connection], Lock]] = {
+    "postgresql": lambda connection: SessionLock(
+        connection,
+        f"SELECT pg_try_advisory_lock({POSTGRESQL_KEY})",
+        f"SELECT pg_advisory_unlock({POSTGRESQL_KEY})",
+    ),
+    "mysql": mysql_lock,
+    "mariadb": mysql_lock,
+    "sqlite": sqlite_lock,
+}
+
+
+def lock_for(connection: Connection) -> Lock:
+    """The migration lock of the connection's database."""
+    make = LOCKS.get(connection.dialect.name)
+    if make is None:
+        log.warning(
+            "No migration lock for %s databases: two processes migrating at once "
+            "could both run a revision. Run one migration at a time.",
+            connection.dialect.name,
+        )
+        return NoLock()
+    return make(connection)
+
+
+def pauses(timeout: float) -> Iterator[float]:
+    """The pauses between tries until `timeout` seconds have passed: short at first
+    so that a quick migration delays nobody, then up to a second, each shortened
+    at random so that waiting replicas do not all try at the same moment."""
+    deadline = time.monotonic() + timeout
+    longest = 0.05
+    while (left := deadline - time.monotonic()) > 0:
+        yield min(left, longest * random.uniform(0.5, 1))
+        longest = min(longest * 2, 1.0)
+
+
+@contextlib.contextmanager
+def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
+    """Hold the migration lock on `connection`; wait at most `timeout` seconds for
+    it, then raise MigrationError. Held already on this connection: go on."""
+    if connection.info.get(HELD):
+        yield
+        return
+    lock = lock_for(connection)
+    waits = pauses(timeout)
+    while not lock.try_acquire():
+        time.sleep(next_pause(waits, timeout))
+    connection.info[HELD] = True
+    try:
+        yield
+    finally:
+        del connection.info[HELD]
+        lock.release()
+
+
+@contextlib.asynccontextmanager
+async def migration_lock_async(
+    connection: "AsyncConnection", timeout: float
+) -> AsyncIterator[None]:
+    """migration_lock(), for an AsyncConnection: the event loop runs other tasks
+    while this waits."""
+    if connection.info.get(HELD):
+        yield
+        return
+    lock = await connection.run_sync(lock_for)
+    waits = pauses(timeout)
+    while not await connection.run_sync(lambda _: lock.try_acquire()):
+        await asyncio.sleep(next_pause(waits, timeout))
+    connection.info[HELD] = True
+    try:
+        yield
+    finally:
+        del connection.info[HELD]
+        await connection.run_sync(lambda _: lock.release())
+
+
+def next_pause(waits: Iterator[float], timeout: float) -> float:
+    """The next pause, or a MigrationError when the time is up."""
+    pause = next(waits, None)
+    if pause is None:
+        raise lock_busy_error(timeout)
+    return pause
+
+
+def checked_lock_timeout(value: object) -> float:
+    """Seconds to wait for the lock: `value`, or LOCK_TIMEOUT for None.
+
+    Negative, infinite and nan waits are refused: there must be an end to waiting.
+    """
+    if value is None:
+        return LOCK_TIMEOUT
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise bad_lock_timeout_error(value)
+    return seconds
