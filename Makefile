@@ -14,7 +14,7 @@ help:
 	@echo "make demo-test  the demo project's own test suite"
 	@echo "make test       the whole test suite (PostgreSQL/MariaDB tests need TEST_*_URL);"
 	@echo "                DEPENDENCIES=minimum: on the oldest supported versions"
-	@echo "make test-fast  the suite on SQLite alone, without the slow tests (under a minute)"
+	@echo "make test-fast  every test that needs no server (the suite on SQLite alone)"
 	@echo "make bench      what the template costs, as ratios against floors (QUICK=1: a smoke run)"
 	@echo "make lint       ruff on this repository"
 	@echo "make lock       re-pin requirements-*.txt from pyproject.toml"
