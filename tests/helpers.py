@@ -46,6 +46,7 @@ OWN_TESTS = [
     "test_alembic_ini_with_configure_logger_false_leaves_logging_alone",
     "test_a_connection_handed_over_is_used",
     "test_the_callers_transaction_is_left_to_the_caller",
+    "test_a_connection_outside_a_transaction_is_migrated_under_the_lock",
     "test_an_engine_handed_over_is_used",
     "test_an_object_whose_connect_yields_a_connection_is_used",
     "test_upgrade_async_runs_inside_a_running_event_loop",

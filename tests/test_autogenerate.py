@@ -71,8 +71,8 @@ def test_names_too_long_for_the_database_are_shortened_the_same_way(project_on, 
     project.alembic("upgrade", "head")
     assert "No new upgrade operations detected" in project.alembic("check").stdout
     (unique,) = database.unique_constraints("customer_relationship_subscription_renewal")
-    limit = {"postgresql": 63, "mysql": 64}.get(backend)
-    assert len(unique) <= (limit or len(unique))
+    if backend != "sqlite":  # which has no limit, and keeps the whole name
+        assert len(unique) <= {"postgresql": 63, "mysql": 64}[backend]
     project.alembic("downgrade", "-1")
     assert "customer_relationship_subscription_renewal" not in database.tables()
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, pool
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from ..settings import ASYNC_ENGINE
+from ..settings import ASYNC_ENGINE, sqlite_file
 from .errors import (
     cannot_connect_error,
     event_loop_running_error,
@@ -73,8 +73,10 @@ def engine_for(raw_url: str) -> "Engine | AsyncEngine":
         raise missing_driver_error(url, error) from None
     options: dict[str, Any] = {"poolclass": pool.NullPool}
     if url.get_backend_name() == "sqlite":
-        create_private_file(url.database)
-        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
+        if database := sqlite_file(url):
+            create_private_file(database)
+        if "timeout" not in url.query:  # the URL's own (?timeout=SECONDS) wins
+            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
     if not ASYNC_ENGINE:
         return with_sqlite_transactions(create_engine(url, **options))
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -106,11 +108,8 @@ def on_connection(
     if not isinstance(engine, Engine):  # an asyncio engine: it needs an event loop
         coroutine = on_connection_async(engine, work, *args, lock_timeout=lock_timeout)
         return run_outside_a_loop(coroutine)
-    with connect(engine) as connection:
-        if lock_timeout is None:
-            return work(connection, *args)
-        with migration_lock(connection, lock_timeout):
-            return work(connection, *args)
+    with connect(engine) as connection, migration_lock(connection, lock_timeout):
+        return work(connection, *args)
 
 
 async def on_connection_async(
@@ -125,11 +124,11 @@ async def on_connection_async(
         return await asyncio.to_thread(
             on_connection, engine, work, *args, lock_timeout=lock_timeout
         )
-    async with connect_async(engine) as connection:
-        if lock_timeout is None:
-            return await connection.run_sync(work, *args)
-        async with migration_lock_async(connection, lock_timeout):
-            return await connection.run_sync(work, *args)
+    async with (
+        connect_async(engine) as connection,
+        migration_lock_async(connection, lock_timeout),
+    ):
+        return await connection.run_sync(work, *args)
 
 
 @contextlib.contextmanager
@@ -195,9 +194,7 @@ def with_sqlite_transactions(engine: Engine) -> Engine:
     return engine
 
 
-def create_private_file(database: str | None) -> None:
+def create_private_file(database: str) -> None:
     """Create a new SQLite file readable by its owner only (SQLite would use the umask)."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
     with contextlib.suppress(FileExistsError, FileNotFoundError):
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))

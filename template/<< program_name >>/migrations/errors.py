@@ -109,18 +109,29 @@ def redact(message: str, url: URL) -> str:
 
 
 def lock_busy_error(timeout: float) -> MigrationError:
+    held = (
+        "holds its lock"
+        if timeout == 0
+        else f"has held its lock for over {timeout:g} s"
+    )
     return MigrationError(
-        f"Another migration of this database has held its lock for over {timeout:g} s. "
-        "Try again when it has finished, or wait longer: upgrade(lock_timeout=SECONDS), "
-        "or `alembic -x lock_timeout=SECONDS upgrade head`."
+        f"Another migration of this database {held}. Try again when it has finished, "
+        "or wait longer: lock_timeout=SECONDS from Python, "
+        "`alembic -x lock_timeout=SECONDS ...` on the command line."
+    )
+
+
+def no_database_error() -> MigrationError:
+    return MigrationError(
+        f"{DATABASE_URL_ENV} names no database: add its name, as in "
+        "mysql+pymysql://user:password@host:3306/dbname."
     )
 
 
 def lock_refused_error() -> MigrationError:
     return MigrationError(
-        "The database refused the migration lock (GET_LOCK returned NULL): check "
-        f"that {DATABASE_URL_ENV} names a database, as in "
-        "mysql+pymysql://user:password@host:3306/dbname."
+        "The database refused the migration lock (GET_LOCK returned NULL): see its "
+        "error log, then try again."
     )
 
 

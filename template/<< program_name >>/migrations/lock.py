@@ -32,11 +32,13 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from ..settings import sqlite_file
 from .errors import (
     bad_lock_timeout_error,
     lock_busy_error,
     lock_file_error,
     lock_refused_error,
+    no_database_error,
 )
 
 if TYPE_CHECKING:  # importing sqlalchemy.ext.asyncio needs greenlet, which only
@@ -63,21 +65,25 @@ class SessionLock:
     """A lock the server keeps for the connection's session: it outlives
     transactions, and a lost connection releases it."""
 
-    def __init__(self, connection: Connection, take: str, release: str) -> None:
-        self.connection = connection
+    def __init__(
+        self, connection: Connection, take: str, release: str, **params: object
+    ) -> None:
+        self.connection, self.params = connection, params
         self.take, self.give_back = text(take), text(release)
 
     def try_acquire(self) -> bool:
-        taken = self.connection.scalar(self.take)
+        taken = self.connection.scalar(self.take, self.params)
         self.connection.commit()  # end the statement's transaction at once
-        if taken is None:  # MySQL's GET_LOCK on an error, such as no database
+        if taken is None:  # MySQL's GET_LOCK on an error, such as a killed thread
             raise lock_refused_error()
         return bool(taken)
 
     def release(self) -> None:
-        with contextlib.suppress(DBAPIError):  # a lost connection has released it
+        if self.connection.invalidated:  # lost: the server has released it
+            return
+        with contextlib.suppress(DBAPIError):
             self.connection.rollback()  # whatever a failed migration left open
-            self.connection.execute(self.give_back)
+            self.connection.execute(self.give_back, self.params)
             self.connection.commit()
 
 
@@ -118,25 +124,25 @@ class NoLock:
 
 # PostgreSQL advisory locks are per database; any fixed key will do.
 POSTGRESQL_KEY = 7_239_441_846_273_615_104
-# MySQL's named locks are per server: the name includes the database's.
-MYSQL_NAME = "CONCAT('alembic:', LEFT(DATABASE(), 56))"
 
 
 def mysql_lock(connection: Connection) -> Lock:
+    """A named lock; names are per server, so this one names the database (at
+    most 64 characters, as MySQL allows)."""
+    database = connection.scalar(text("SELECT DATABASE()"))
+    connection.commit()
+    if database is None:
+        raise no_database_error()
+    name = f"alembic:{database[:56]}"
     return SessionLock(
-        connection,
-        f"SELECT GET_LOCK({MYSQL_NAME}, 0)",
-        f"SELECT RELEASE_LOCK({MYSQL_NAME})",
+        connection, "SELECT GET_LOCK(:name, 0)", "SELECT RELEASE_LOCK(:name)", name=name
     )
 
 
 def sqlite_lock(connection: Connection) -> Lock:
-    url = connection.engine.url
-    database = url.database or ":memory:"
-    if database == ":memory:" or url.query.get("mode") == "memory":
-        return NoLock()  # private to its connection: nobody to wait for
-    if url.query.get("uri"):  # sqlite:///file:path?...&uri=true
-        database = database.removeprefix("file:")
+    database = sqlite_file(connection.engine.url)
+    if database is None:
+        return NoLock()  # in memory, private to its connection: nobody to wait for
     return SQLiteFileLock(database)
 
 
@@ -166,10 +172,13 @@ def lock_for(connection: Connection) -> Lock:
 
 
 def pauses(timeout: float) -> Iterator[float]:
-    """The pauses between tries until `timeout` seconds have passed: short at first
-    so that a quick migration delays nobody, then up to a second, each shortened
-    at random so that waiting replicas do not all try at the same moment."""
-    deadline = time.monotonic() + timeout
+    """The pauses between tries until `timeout` seconds from now: short at first so
+    that a quick migration delays nobody, then up to a second, each shortened at
+    random so that waiting replicas do not all try at the same moment."""
+    return pauses_until(time.monotonic() + timeout)
+
+
+def pauses_until(deadline: float) -> Iterator[float]:
     longest = 0.05
     while (left := deadline - time.monotonic()) > 0:
         yield min(left, longest * random.uniform(0.5, 1))
@@ -177,42 +186,45 @@ def pauses(timeout: float) -> Iterator[float]:
 
 
 @contextlib.contextmanager
-def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
+def migration_lock(connection: Connection, timeout: float | None) -> Iterator[None]:
     """Hold the migration lock on `connection`; wait at most `timeout` seconds for
-    it, then raise MigrationError. Held already on this connection: go on."""
-    if connection.info.get(HELD):
+    it, then raise MigrationError. Held already on this connection, or no timeout
+    (work that only reads): go on without it."""
+    if timeout is None or connection.info.get(HELD):
         yield
         return
     lock = lock_for(connection)
     waits = pauses(timeout)
     while not lock.try_acquire():
         time.sleep(next_pause(waits, timeout))
-    connection.info[HELD] = True
+    info = connection.info  # kept: read again, a lost connection would reconnect
+    info[HELD] = True
     try:
         yield
     finally:
-        del connection.info[HELD]
+        del info[HELD]
         lock.release()
 
 
 @contextlib.asynccontextmanager
 async def migration_lock_async(
-    connection: "AsyncConnection", timeout: float
+    connection: "AsyncConnection", timeout: float | None
 ) -> AsyncIterator[None]:
     """migration_lock(), for an AsyncConnection: the event loop runs other tasks
     while this waits."""
-    if connection.info.get(HELD):
+    if timeout is None or connection.info.get(HELD):
         yield
         return
     lock = await connection.run_sync(lock_for)
     waits = pauses(timeout)
     while not await connection.run_sync(lambda _: lock.try_acquire()):
         await asyncio.sleep(next_pause(waits, timeout))
-    connection.info[HELD] = True
+    info = connection.info  # kept: read again, a lost connection would reconnect
+    info[HELD] = True
     try:
         yield
     finally:
-        del connection.info[HELD]
+        del info[HELD]
         await connection.run_sync(lambda _: lock.release())
 
 
@@ -231,6 +243,8 @@ def checked_lock_timeout(value: object) -> float:
     """
     if value is None:
         return LOCK_TIMEOUT
+    if isinstance(value, bool):  # a float, to Python; no number of seconds to us
+        raise bad_lock_timeout_error(value)
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
