@@ -2,6 +2,7 @@
 `copier` program as a user runs it (no --trust), and the validator tables through
 Copier's Python API: the same validation, without a new interpreter for each answer."""
 
+import json
 import subprocess
 
 import copier
@@ -54,7 +55,8 @@ BAD_PROGRAM_NAMES = {
 def test_bad_program_name_is_refused_saying_what_is_allowed(tmp_path, program_name):
     message = refusal(tmp_path / "project", program_name=program_name)
     assert message.startswith("Validation error for question 'program_name': program_name")
-    assert f"'{program_name}'" in message, "the message quotes the refused value"
+    quoted = (json.dumps(program_name), f"'{program_name}'")
+    assert any(value in message for value in quoted), "the message quotes the refused value"
     assert BAD_PROGRAM_NAMES[program_name] in message
 
 
@@ -64,7 +66,7 @@ def test_the_copier_command_shows_the_refusal_and_writes_nothing(tmp_path):
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert "program_name must be a Python package name" in last_line
-    assert "got 'my-program'" in last_line
+    assert 'got "my-program"' in last_line
     assert not destination.exists()
 
 
@@ -106,3 +108,29 @@ def test_program_name_defaults_from_project_name(rendered, project_name, program
     assert (project / program_name / "models.py").is_file()
     settings = (project / program_name / "settings.py").read_text()
     assert f'DATABASE_URL_ENV = "{program_name.upper()}_DATABASE_URL"' in settings
+
+
+# Characters that end a line or a string in alembic.ini, pyproject.toml or a Python
+# file, each tried in one of the free-text answers. The first is a real attack: a
+# carriage return made configparser read a second line, pointing Alembic at code
+# of the attacker's choosing.
+UNSAFE_ANSWERS = [
+    ("project_name", "Shop\rversion_locations = /tmp/elsewhere"),
+    ("description", "two\nlines"),
+    ("author_name", "nul\x00byte"),
+    ("author_email", "me@example.com\x1b[2J"),
+    ("project_name", "del\x7f"),
+    ("description", "next\x85line"),
+    ("author_name", "line\u2028separator"),
+    ("project_name", "paragraph\u2029separator"),
+    ("description", "tab\tstop"),
+]
+
+
+@pytest.mark.parametrize(("question", "value"), UNSAFE_ANSWERS, ids=repr)
+def test_control_characters_are_refused_by_question(tmp_path, question, value):
+    """No answer may change what a rendered file means; the refusal names the
+    question and never echoes a raw control character to the terminal."""
+    message = refusal(tmp_path / "project", **{question: value})
+    assert message.startswith(f"Validation error for question '{question}': {question}")
+    assert not any(ord(character) < 32 or 0x7F <= ord(character) <= 0x9F for character in message)
