@@ -123,6 +123,7 @@ UNSAFE_ANSWERS = [
     ("description", "next\x85line"),
     ("author_name", "line\u2028separator"),
     ("project_name", "paragraph\u2029separator"),
+    ("program_name", "pkg\n"),  # "$" in a regular expression matches before "\n"
     ("description", "tab\tstop"),
 ]
 

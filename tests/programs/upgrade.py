@@ -2,7 +2,7 @@
 
     python upgrade.py PACKAGE [LOCK_TIMEOUT]
 
-LOCK_TIMEOUT is passed as a number if it reads as one, else as the string.
+LOCK_TIMEOUT is passed as an int or a float if it reads as one, else as the string.
 """
 
 import importlib
@@ -11,10 +11,13 @@ import sys
 package, *lock_timeout = sys.argv[1:]
 migrations = importlib.import_module(f"{package}.migrations")
 if lock_timeout:
-    try:
-        value: object = float(lock_timeout[0])
-    except ValueError:
-        value = lock_timeout[0]
+    value: object = lock_timeout[0]
+    for number in (int, float):  # int first: 10**400 is no float
+        try:
+            value = number(lock_timeout[0])
+            break
+        except ValueError:
+            pass
     migrations.upgrade(lock_timeout=value)
 else:
     migrations.upgrade()

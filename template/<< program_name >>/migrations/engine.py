@@ -19,15 +19,26 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, pool
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from ..settings import ASYNC_ENGINE, sqlite_file
 from .errors import (
     cannot_connect_error,
     event_loop_running_error,
+    missing_dependency_error,
     missing_driver_error,
+    no_database_error,
     not_a_url_error,
+    password_given_twice_error,
+    sqlite_busy_error,
+    unencoded_at_error,
     unknown_database_error,
+    unknown_option_error,
     wrong_kind_of_driver_error,
 )
 from .lock import HELD, migration_lock, migration_lock_async
@@ -43,17 +54,42 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT = 60.0
 
 
+# Query options that carry a password: moved to the URL's password, which
+# SQLAlchemy and Alembic never print (they print the query as it is).
+PASSWORD_OPTIONS = ("password", "passwd")
+
+
 def parse_url(raw: str) -> URL:
-    """The URL, with a dialect SQLAlchemy knows (the driver may still be missing)."""
+    """The URL, with a dialect SQLAlchemy knows (the driver may still be missing)
+    and its password where nothing prints it."""
     try:
         url = make_url(raw)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise not_a_url_error() from None
+    backend = url.get_backend_name()
+    server = backend != "sqlite"
+    if "@" in (url.host or "") or (server and "@" in (url.database or "")):
+        # user:p@ss@host reads as password "p", host "ss@host": look nothing up
+        raise unencoded_at_error() from None
+    if backend in ("mysql", "mariadb") and not url.database:
+        raise no_database_error()  # a MySQL session may have none; Alembic can't
+    url = with_password_out_of_query(url)
     try:
         url.get_dialect()
     except NoSuchModuleError:
         raise unknown_database_error(url) from None
     return url
+
+
+def with_password_out_of_query(url: URL) -> URL:
+    """?password=...: the same connection, with the password moved to its place."""
+    options = [option for option in url.query if option in PASSWORD_OPTIONS]
+    if not options:
+        return url
+    password = url.query[options[0]]
+    if len(options) > 1 or url.password is not None or not isinstance(password, str):
+        raise password_given_twice_error()
+    return url.set(password=password).difference_update_query(options)
 
 
 def engine_for(raw_url: str) -> "Engine | AsyncEngine":
@@ -79,8 +115,10 @@ def engine_for(raw_url: str) -> "Engine | AsyncEngine":
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
     if not ASYNC_ENGINE:
         return with_sqlite_transactions(create_engine(url, **options))
-    from sqlalchemy.ext.asyncio import create_async_engine
-
+    try:
+        from sqlalchemy.ext.asyncio import create_async_engine
+    except ImportError:  # SQLAlchemy's asyncio needs greenlet
+        raise missing_dependency_error("greenlet") from None
     engine = create_async_engine(url, **options)
     with_sqlite_transactions(engine.sync_engine)
     return engine
@@ -108,7 +146,11 @@ def on_connection(
     if not isinstance(engine, Engine):  # an asyncio engine: it needs an event loop
         coroutine = on_connection_async(engine, work, *args, lock_timeout=lock_timeout)
         return run_outside_a_loop(coroutine)
-    with connect(engine) as connection, migration_lock(connection, lock_timeout):
+    with (
+        connect(engine) as connection,
+        migration_lock(connection, lock_timeout),
+        sqlite_busy_explained(engine.url),
+    ):
         return work(connection, *args)
 
 
@@ -128,7 +170,8 @@ async def on_connection_async(
         connect_async(engine) as connection,
         migration_lock_async(connection, lock_timeout),
     ):
-        return await connection.run_sync(work, *args)
+        with sqlite_busy_explained(engine.url):
+            return await connection.run_sync(work, *args)
 
 
 @contextlib.contextmanager
@@ -138,6 +181,8 @@ def connect(engine: Engine) -> Iterator[Connection]:
         connection = engine.connect()
     except (DBAPIError, OSError) as error:  # asyncpg's OSError is not wrapped
         raise cannot_connect_error(engine.url, error) from None
+    except TypeError as error:  # the driver's connect() refused a query option
+        raise unknown_option_error(engine.url, error) from None
     with connection:
         yield connection
 
@@ -150,10 +195,27 @@ async def connect_async(engine: "AsyncEngine") -> AsyncIterator["AsyncConnection
         await connection.start()
     except (DBAPIError, OSError) as error:
         raise cannot_connect_error(engine.url, error) from None
+    except TypeError as error:
+        raise unknown_option_error(engine.url, error) from None
     try:
         yield connection
     finally:
         await connection.close()
+
+
+@contextlib.contextmanager
+def sqlite_busy_explained(url: URL) -> Iterator[None]:
+    """SQLite's "database is locked", once its busy timeout has passed, in words
+    that say who holds it and what to do."""
+    try:
+        yield
+    except OperationalError as error:
+        if url.get_backend_name() != "sqlite" or "database is locked" not in str(
+            error.orig
+        ):
+            raise
+        timeout = float(url.query.get("timeout", SQLITE_BUSY_TIMEOUT))
+        raise sqlite_busy_error(url, timeout) from None
 
 
 def run_outside_a_loop(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -5,6 +5,8 @@ what went wrong and what to do, names the URL variable where the URL is at fault
 and never shows a password.
 """
 
+import os
+import re
 from urllib.parse import quote
 
 from alembic.util import CommandError
@@ -20,10 +22,36 @@ PACKAGES = {
     "pymysql": "PyMySQL",
     "mysqldb": "mysqlclient",
 }
-# How drivers say "wrong user or password": MySQL's error codes, and libpq's words
+# How drivers say why a connection failed: MySQL's error codes, and libpq's words
 # (PostgreSQL sends no SQLSTATE while the connection is being made).
 LOGIN_REFUSED_CODES = {1044, 1045, 1698}
 LOGIN_REFUSED_WORDS = ("password authentication failed", 'role "')
+NO_SUCH_DATABASE_CODES = {1049}
+NO_SUCH_DATABASE_WORDS = re.compile(r'database "[^"]*" does not exist')
+# What the server's address led to, in words of our own: the driver's own text
+# may quote what it was given, a mistyped password included.
+CAUSES = {
+    "it refused the connection (check that it is running, on that port)": (
+        "Connection refused",
+        "[Errno 111]",
+    ),
+    "no such host name (check its spelling)": (
+        "could not translate host name",
+        "Name or service not known",
+        "nodename nor servname",
+        "getaddrinfo failed",
+        "[Errno -2]",
+        "[Errno -3]",
+        "[Errno -5]",
+    ),
+    "no answer in time (a firewall may be in the way)": (
+        "timeout expired",
+        "timed out",
+    ),
+    "no route to the host (check the host name or address)": ("No route to host",),
+}
+# The port a server's URL means when it names none.
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
 
 class MigrationError(CommandError):
@@ -64,24 +92,62 @@ def wrong_kind_of_driver_error(url: URL, is_async: bool) -> MigrationError:
 
 
 def missing_driver_error(url: URL, error: ImportError) -> MigrationError:
-    backend = url.get_backend_name()
-    if backend != "sqlite" and url.drivername == DRIVERNAMES.get(backend):
-        # This project's driver for the database: its extra is named after it.
-        install = f"pip install '{DISTRIBUTION}[{backend}]'"
-    else:
-        module = error.name or url.get_driver_name()
-        install = f"pip install {PACKAGES.get(module, module)}"
+    module = error.name or url.get_driver_name()
+    if url.drivername == DRIVERNAMES.get(url.get_backend_name()):
+        return missing_dependency_error(module, url.get_backend_name())
+    install = f"pip install {PACKAGES.get(module.lower(), module)}"
     return MigrationError(
         f"{DATABASE_URL_ENV} needs the {url.get_driver_name()} driver, which is not "
         f"installed: {install}"
     )
 
 
+def missing_dependency_error(module: str, backend: str = "sqlite") -> MigrationError:
+    """Something uninstalled one of this project's own dependencies (a server's
+    driver comes with the project's extra named after the server)."""
+    target = DISTRIBUTION if backend == "sqlite" else f"'{DISTRIBUTION}[{backend}]'"
+    return MigrationError(
+        f"{module}, which this project depends on, is not installed: pip install "
+        f"{target} installs it again, with the project's other dependencies."
+    )
+
+
+def unencoded_at_error() -> MigrationError:
+    return MigrationError(
+        f"The password in {DATABASE_URL_ENV} has an @ that is not URL-encoded, so "
+        "part of it reads as the host: write each @ in the password as %40 (and "
+        "encode any other special character, as urllib.parse.quote(password, "
+        "safe='') does)."
+    )
+
+
+def password_given_twice_error() -> MigrationError:
+    return MigrationError(
+        f"{DATABASE_URL_ENV} gives more than one password: keep the one in "
+        "user:password@host, URL-encoded, and remove password= from the query."
+    )
+
+
+def unknown_option_error(url: URL, error: Exception) -> MigrationError:
+    """A query option the driver does not take; its name, never its value."""
+    named = re.search(r"""(?:argument|option) ['"]?(\w+)""", str(error))
+    option = named.group(1) if named else ", ".join(url.query)
+    return MigrationError(
+        f"{DATABASE_URL_ENV} has a query option that the {url.get_driver_name()} "
+        f"driver does not take: {option}. Remove it from the URL, or see the "
+        "driver's documentation for the options it does take."
+    )
+
+
 def cannot_connect_error(url: URL, error: Exception) -> MigrationError:
-    """What went wrong, from a driver's error (wrapped by SQLAlchemy or not)."""
+    """Why there is no connection, from a driver's error (wrapped by SQLAlchemy or
+    not), told from what was parsed: the driver's text is shown only when it
+    cannot hold the password."""
     error = getattr(error, "orig", error)
     code = (error.args or [None])[0]
     words = str(error)
+    if "invalid connection option" in words:
+        return unknown_option_error(url, error)
     if code in LOGIN_REFUSED_CODES or any(w in words for w in LOGIN_REFUSED_WORDS):
         return MigrationError(
             f"The database server refused the login of {url.username!r} given by "
@@ -89,23 +155,60 @@ def cannot_connect_error(url: URL, error: Exception) -> MigrationError:
         )
     if url.get_backend_name() == "sqlite":
         return MigrationError(
-            f"Cannot open the SQLite database {url.database!r} ({DATABASE_URL_ENV}): "
+            f"Cannot open the SQLite database {url.database!r} {given_by(url)}: "
             "check that its directory exists and is writable."
         )
-    detail = redact((words.strip() or type(error).__name__).splitlines()[0], url)
+    port = url.port or DEFAULT_PORTS.get(url.get_backend_name(), "default port")
+    server = f"{url.host or 'localhost'}:{port}"
+    if code in NO_SUCH_DATABASE_CODES or NO_SUCH_DATABASE_WORDS.search(words):
+        return MigrationError(
+            f"The database server {server} has no database {url.database!r}, the "
+            f"one {DATABASE_URL_ENV} names: create it, or correct the name."
+        )
+    cause = next(
+        (cause for cause, signs in CAUSES.items() if any(s in words for s in signs)),
+        None,
+    )
+    if cause is None:
+        first_line = (words.strip().splitlines() or [""])[0]
+        shown = first_line if first_line and not holds_password(first_line, url) else ""
+        cause = f"{type(error).__name__}{': ' if shown else ''}{shown}"
     return MigrationError(
-        f"Cannot reach the database server {url.host}:{url.port or 'default port'} "
-        f"given by {DATABASE_URL_ENV}: {detail}. Check the host and port, and that "
-        "special characters in the password are URL-encoded."
+        f"Cannot reach the database server {server} given by {DATABASE_URL_ENV}: "
+        f"{cause}."
     )
 
 
-def redact(message: str, url: URL) -> str:
-    """The message, with the URL's password (plain or URL-encoded) masked."""
-    if url.password:
-        for secret in {url.password, quote(url.password, safe="")}:
-            message = message.replace(secret, "***")
-    return message
+def holds_password(text: str, url: URL) -> bool:
+    """True if the text might show the URL's password, plain or URL-encoded."""
+    password = url.password
+    return bool(password) and any(
+        secret in text for secret in {password, quote(password, safe="")}
+    )
+
+
+def given_by(url: URL) -> str:
+    """Where the URL came from, as a message says it."""
+    if os.environ.get(DATABASE_URL_ENV, "").strip():
+        return f"given by {DATABASE_URL_ENV}"
+    return f"(the default database; set {DATABASE_URL_ENV} to use another)"
+
+
+def sqlite_busy_error(url: URL, timeout: float) -> MigrationError:
+    return MigrationError(
+        f"The SQLite database {url.database!r} stayed locked for {timeout:g} s: "
+        "another connection holds a transaction open on it (a reader's too, unless "
+        "the database is in WAL mode). The revision was rolled back; close that "
+        "transaction and try again, or wait longer with ?timeout=SECONDS in the URL."
+    )
+
+
+def data_dir_error(directory: object, error: OSError) -> MigrationError:
+    return MigrationError(
+        f"Cannot create the default database in {directory} "
+        f"({error.strerror or error}): make room for it, or make it writable; or "
+        f"set XDG_DATA_HOME to move it, or {DATABASE_URL_ENV} to use another database."
+    )
 
 
 def lock_busy_error(timeout: float) -> MigrationError:
@@ -124,7 +227,7 @@ def lock_busy_error(timeout: float) -> MigrationError:
 def no_database_error() -> MigrationError:
     return MigrationError(
         f"{DATABASE_URL_ENV} names no database: add its name, as in "
-        "mysql+pymysql://user:password@host:3306/dbname."
+        f"{DRIVERNAMES['mysql']}://user:password@host:3306/dbname."
     )
 
 
@@ -143,8 +246,11 @@ def lock_file_error(path: str, error: OSError) -> MigrationError:
 
 
 def bad_lock_timeout_error(value: object) -> MigrationError:
+    shown = repr(value)
+    if len(shown) > 24:  # 10**400 has 401 digits
+        shown = f"{shown[:20]}..."
     return MigrationError(
-        f"lock_timeout must be a number of seconds, 0 or more, not {value!r}"
+        f"lock_timeout must be a number of seconds, 0 or more, not {shown}"
     )
 
 

@@ -247,7 +247,7 @@ def checked_lock_timeout(value: object) -> float:
         raise bad_lock_timeout_error(value)
     try:
         seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 10**400
         seconds = -1.0
     if not 0 <= seconds < float("inf"):
         raise bad_lock_timeout_error(value)

@@ -1,0 +1,361 @@
+"""Careless input and odd machines: every mistake gets one clear line, no traceback
+from the project's code, and never a password; nothing is lost.
+
+Each table row is a mistake, tried through the `alembic` command and through the
+Python API (programs/upgrade.py, whose uncaught MigrationError shows our message
+only), on the engines it concerns.
+"""
+
+import os
+import sqlite3
+import stat
+from urllib.parse import quote
+
+import pytest
+from helpers import ENGINE_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
+from sqlalchemy import URL
+
+SECRET = "Secr3tPassw0rd"
+
+# URL mistakes that need no server: the URL (with {postgresql}, {mysql} standing
+# for the project's drivers), what the message says, and whether it names the
+# URL variable.
+BAD_URLS = {
+    "unparsable": ("not a url", "is not a database URL"),
+    "bad-port": (f"{{postgresql}}://app:{SECRET}@localhost:port/app", "is not a database URL"),
+    "unknown-dialect": (f"nosuchdb://app:{SECRET}@localhost/app", "names an unknown database"),
+    "unreachable": (
+        f"{{postgresql}}://app:{SECRET}@127.0.0.1:9/app",
+        "Cannot reach the database server 127.0.0.1:9 given by {url_env}: it refused the "
+        "connection",
+    ),
+    # SQLAlchemy would read "ss...@127.0.0.1" as the host, and the driver print it.
+    "unencoded-at-in-password": (
+        f"{{postgresql}}://app:p@ss{SECRET}@127.0.0.1/app",
+        "The password in {url_env} has an @ that is not URL-encoded",
+    ),
+    "unencoded-at-then-slash": (
+        f"{{mysql}}://app:p@ss/{SECRET}@db.example.invalid/app",
+        "The password in {url_env} has an @ that is not URL-encoded",
+    ),
+    # Alembic prints the engine's URL with its query, but never its password.
+    "password-in-the-query": (
+        f"{{postgresql}}://app@127.0.0.1:9/app?password={SECRET}",
+        "Cannot reach the database server 127.0.0.1:9",
+    ),
+    "two-passwords": (
+        f"{{postgresql}}://app:{SECRET}@127.0.0.1:9/app?password={SECRET}",
+        "{url_env} gives more than one password",
+    ),
+    "unknown-option-psycopg": (
+        f"{{postgresql}}://app:{SECRET}@127.0.0.1:9/app?colour=blue",
+        "{url_env} has a query option that the psycopg driver does not take: colour.",
+    ),
+    "unknown-option-mysql": (
+        f"{{mysql}}://app:{SECRET}@127.0.0.1:9/app?colour=blue",
+        "{url_env} has a query option that the {mysql_driver} driver does not take: colour.",
+    ),
+    # GET_LOCK returns NULL without a database, and Alembic fails on an assertion.
+    "mysql-without-a-database": (
+        f"{{mysql}}://app:{SECRET}@127.0.0.1:9",
+        "{url_env} names no database: add its name",
+    ),
+    "missing-sqlite-directory": (
+        "{sqlite}:////nonexistent/directory/app.db",
+        "Cannot open the SQLite database '/nonexistent/directory/app.db' given by {url_env}",
+    ),
+}
+# Mistakes about drivers, for the synchronous engine (the asyncio one refuses a
+# synchronous driver by name: test_a_driver_of_the_other_kind_is_refused_by_name).
+BAD_DRIVERS = {
+    "missing-driver": (
+        f"postgresql+psycopg2://app:{SECRET}@localhost/app",
+        "needs the psycopg2 driver, which is not installed: pip install psycopg2-binary",
+    ),
+    "mysql-without-a-driver": (
+        f"mysql://app:{SECRET}@localhost/app",
+        "needs the mysqldb driver, which is not installed: pip install mysqlclient",
+    ),
+}
+# Passwords so short that masking them in a driver's message by search and
+# replace would garble it and show where they are.
+SHORT_PASSWORDS = ["1", "0", "on", "c"]
+
+
+def assert_clear_failure(result, says: str, *, traceback: bool = False, secret=SECRET) -> None:
+    """One line says what is wrong, once; the password appears nowhere."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert says in output, output
+    assert secret not in output, "the password never appears"
+    assert quote(secret, safe="") not in output
+    assert ("Traceback" in output) is traceback, output
+    if not traceback:
+        assert output.count(says) == 1, f"printed once: {output}"
+
+
+def fail_both_ways(project, env, says: str, **checks) -> None:
+    """The `alembic` command and the Python API fail with the same message."""
+    assert_clear_failure(project.alembic("upgrade", "head", check=False, env=env), says, **checks)
+    # Left uncaught, the API's traceback shows our message only, not a driver's
+    # message that might hold the URL.
+    uncaught = project.program("upgrade", check=False, env=env)
+    assert_clear_failure(uncaught, says, traceback=True, **checks)
+    assert "MigrationError" in uncaught.stderr
+    assert uncaught.stderr.count("Traceback") == 1, "only the MigrationError's"
+
+
+def url_in(project, template: str) -> str:
+    return template.format(**project.drivers)
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+@pytest.mark.parametrize("case", BAD_URLS)
+def test_a_bad_url_fails_clearly_without_the_password(project, case, engine):
+    project = project(**engine)
+    url, says = BAD_URLS[case]
+    mysql_driver = project.drivers["mysql"].split("+")[1]
+    says = says.format(url_env=project.url_env, mysql_driver=mysql_driver)
+    fail_both_ways(project, {project.url_env: url_in(project, url)}, says)
+
+
+def test_commands_that_only_read_check_the_url_too(project):
+    """They take no lock, and reach the database all the same."""
+    project = project()
+    url, says = BAD_URLS["mysql-without-a-database"]
+    env = {project.url_env: url_in(project, url)}
+    for command in ("current", "check"):
+        result = project.alembic(command, check=False, env=env)
+        assert_clear_failure(result, says.format(url_env=project.url_env))
+
+
+# For each engine: a URL with a driver of the other kind, what the refusal says, and
+# the drivers it offers instead.
+WRONG_KIND_OF_DRIVER = {
+    False: (
+        "mysql+aiomysql://app@localhost/app",
+        "'mysql+aiomysql', an asyncio driver",
+        "Use sqlite, postgresql+psycopg, mysql+pymysql.",
+    ),
+    True: (
+        "sqlite:////tmp/app.db",
+        "'sqlite', a synchronous driver",
+        "Use sqlite+aiosqlite, postgresql+psycopg, mysql+aiomysql.",
+    ),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_driver_of_the_other_kind_is_refused_by_name(project, engine):
+    """An asyncio driver for a synchronous engine, or the other way round."""
+    project = project(**engine)
+    url, says, offers = WRONG_KIND_OF_DRIVER[project.async_engine]
+    fail_both_ways(project, {project.url_env: url}, f"{project.url_env} names {says}")
+    assert offers in project.alembic("current", check=False, env={project.url_env: url}).stdout
+
+
+@pytest.mark.parametrize("case", BAD_DRIVERS)
+def test_a_missing_driver_is_named_with_its_package(project, case):
+    project = project()
+    url, says = BAD_DRIVERS[case]
+    fail_both_ways(project, {project.url_env: url}, f"{project.url_env} {says}")
+
+
+@pytest.mark.parametrize("password", SHORT_PASSWORDS)
+def test_a_short_password_leaves_the_message_whole(project, password):
+    """Built from what was parsed, not by masking the driver's text: the host, the
+    port and the words around them stay whole."""
+    project = project()
+    url = f"postgresql+psycopg://app:{password}@127.0.0.1:9/app"
+    says = (
+        f"Cannot reach the database server 127.0.0.1:9 given by {project.url_env}: it "
+        "refused the connection (check that it is running, on that port)."
+    )
+    result = project.alembic("upgrade", "head", check=False, env={project.url_env: url})
+    assert says in result.stdout
+    assert "***" not in result.stdout + result.stderr
+
+
+def test_an_async_project_without_greenlet_says_to_reinstall_it(project, tmp_path):
+    """greenlet comes with the project (sqlalchemy[asyncio]): if it went missing,
+    installing the driver would not help."""
+    project = project(async_engine=True)
+    shadow = tmp_path / "uninstalled" / "greenlet"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'greenlet'\", name='greenlet')\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(shadow.parent), str(project.path)])}
+    says = "greenlet, which this project depends on, is not installed: pip install my_program"
+    fail_both_ways(project, env, says)
+    assert "pip install aiosqlite" not in project.alembic("current", check=False, env=env).stdout
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "inf", "nan", "1" + "0" * 400])
+def test_bad_lock_timeout_is_refused_clearly(project, value):
+    """A negative timeout would make MySQL's GET_LOCK wait forever; 10**400 seconds
+    is no number of seconds a float holds."""
+    project = project()
+    result = project.alembic("-x", f"lock_timeout={value}", "upgrade", "head", check=False)
+    shown = repr(value) if len(value) < 20 else f"{repr(value)[:20]}..."
+    says = f"lock_timeout must be a number of seconds, 0 or more, not {shown}"
+    assert_clear_failure(result, says)
+    # From Python, the number itself (or the string) gets the same refusal.
+    api = project.program("upgrade", value, check=False)
+    assert "MigrationError: lock_timeout must be a number of seconds, 0 or more" in api.stderr
+    assert api.stderr.count("Traceback") == 1, "only the uncaught MigrationError's"
+    assert not project.default_database.exists(), "nothing was migrated"
+
+
+# What can be in the way of the default database's directory, and what it does.
+DATA_DIR_PROBLEMS = {
+    "a-file-where-a-parent-should-be": ("file", ".local/share", "Not a directory"),
+    "a-file-where-it-should-be": ("file", ".local/share/my_program", "File exists"),
+    # /sys refuses new directories even to root, whom file modes do not stop.
+    "an-unwritable-xdg-data-home": ("xdg", "/sys", "Operation not permitted"),
+}
+
+
+@pytest.mark.parametrize("problem", DATA_DIR_PROBLEMS)
+def test_a_data_directory_that_cannot_be_made_fails_clearly(project, problem):
+    project = project()
+    kind, where, strerror = DATA_DIR_PROBLEMS[problem]
+    env = {}
+    if kind == "file":
+        (project.home / where).parent.mkdir(parents=True, exist_ok=True)
+        (project.home / where).write_text("in the way\n")
+        directory = project.home / ".local" / "share" / "my_program"
+    else:
+        env["XDG_DATA_HOME"] = where
+        directory = f"{where}/my_program"
+    says = f"Cannot create the default database in {directory} ({strerror})"
+    fail_both_ways(project, env, says)
+
+
+def test_the_default_database_is_not_blamed_on_the_url_variable(project):
+    """With the variable unset, a message about the database says it is the
+    default one, and how to use another."""
+    project = project()
+    project.default_database.mkdir(parents=True)  # a directory where the file goes
+    says = (
+        f"Cannot open the SQLite database '{project.default_database}' (the default "
+        f"database; set {project.url_env} to use another)"
+    )
+    fail_both_ways(project, {}, says)
+
+
+def test_new_directories_are_private_whatever_the_umask(project):
+    """The XDG spec asks for 0700 on the data directories it makes: the parents
+    too (~/.local, ~/.local/share), not only the project's own."""
+    project = project()
+    umask = os.umask(0)  # inherited by the `alembic` process
+    try:
+        project.alembic("upgrade", "head")
+    finally:
+        os.umask(umask)
+    created = [project.home / ".local", project.home / ".local" / "share"]
+    for directory in [*created, project.default_database.parent]:
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    for file in project.default_database.parent.iterdir():
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_an_sqlite_reader_makes_a_migration_fail_clearly_or_not_at_all(project, engine, tmp_path):
+    """A reader's open transaction blocks a commit in SQLite's rollback journal
+    mode: after the busy timeout, one line says so, and the database stays at the
+    last good revision. The default database is in WAL mode, where it does not."""
+    project = project(**engine)
+    user_file = tmp_path / "journal.db"
+    cases = [
+        ({project.url_env: f"{project.drivers['sqlite']}:///{user_file}?timeout=1"}, user_file),
+        ({}, project.default_database),
+    ]
+    for env, path in cases:
+        project.alembic("upgrade", "6ed9f93df750", env=env)
+        reader = sqlite3.connect(path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM account").fetchall()
+            result = project.alembic("upgrade", "head", check=False, env=env)
+        finally:
+            reader.close()
+        database = Database.sqlite_file(path)
+        if path == user_file:
+            says = f"The SQLite database '{user_file}' stayed locked for 1 s"
+            assert_clear_failure(result, says)
+            assert database.version() == "6ed9f93df750", "the seed revision was rolled back"
+        else:
+            assert result.returncode == 0, result.stderr
+            assert database.accounts() == SEEDED_ROWS
+
+
+def test_an_error_is_printed_once(project):
+    """Alembic logs each error and prints it as FAILED: the project's logging
+    configuration keeps one."""
+    project = project()
+    result = project.alembic("upgrade", "nosuchrevision", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert output.count("Can't locate revision identified by 'nosuchrevision'") == 1, output
+
+
+# Mistakes only a server can show.
+
+
+@pytest.mark.parametrize("backend", list(SERVERS))
+def test_a_database_that_does_not_exist_is_named(project, servers, backend):
+    project = project()
+    admin_url = servers(backend).admin_url
+    url = admin_url.set(database="tpl_no_such_database").render_as_string(hide_password=False)
+    port = admin_url.port or {"postgresql": 5432, "mysql": 3306}[backend]
+    says = (
+        f"The database server {admin_url.host}:{port} has no database "
+        f"'tpl_no_such_database', the one {project.url_env} names"
+    )
+    fail_both_ways(project, {project.url_env: url}, says)
+
+
+@pytest.mark.parametrize("backend", list(SERVERS))
+def test_a_password_in_the_query_works_and_is_never_shown(
+    project, servers, server_database, backend
+):
+    """?password=... reaches the driver as the password (MariaDB checks it), and no
+    command shows it, `current -v` and `history -v` included."""
+    project = project()
+    server = servers(backend)
+    name = server_database(backend).rsplit("/", 1)[-1]
+    user = f"{name}_user"
+    try:
+        server.create_user(user, SECRET, name)
+        admin = server.admin_url
+        url = URL.create(
+            admin.drivername, user, None, admin.host, admin.port, name, {"password": SECRET}
+        ).render_as_string(hide_password=False)
+        env = {project.url_env: url}
+        shown = ""
+        for command in (["upgrade", "head"], ["current", "-v"], ["history", "-v"]):
+            result = project.alembic(*command, env=env)
+            shown += result.stdout + result.stderr
+        assert "Current revision(s) for" in shown
+        assert SECRET not in shown
+        assert Database(server.url(name)).accounts() == SEEDED_ROWS
+    finally:
+        server.drop_database(name)  # first: on PostgreSQL the role owns it
+        server.drop_user(user)
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+@pytest.mark.parametrize("backend", list(SERVERS))
+def test_a_refused_login_fails_clearly_without_the_password(project, servers, backend, engine):
+    project = project(**engine)
+    admin_url = servers(backend).admin_url
+    url = admin_url.set(username="no_such_user", password=SECRET).render_as_string(
+        hide_password=False
+    )
+    env = {project.url_env: project.url_for(url)}
+    result = project.alembic("upgrade", "head", check=False, env=env)
+    assert_clear_failure(
+        result,
+        f"The database server refused the login of 'no_such_user' given by {project.url_env}",
+    )
