@@ -356,6 +356,12 @@ class Server:
                 # psycopg and PyMySQL read "%" as a placeholder, even with no parameters.
                 connection.exec_driver_sql(statement.replace("%", "%%"))
 
+    def setting(self, name: str) -> str:
+        """A server setting: PostgreSQL's SHOW name, MySQL's @@name."""
+        query = f"SHOW {name}" if self.kind == "postgresql" else f"SELECT @@{name}"
+        with engine_for(self.admin_url) as engine, engine.connect() as connection:
+            return connection.exec_driver_sql(query).scalar()
+
     def url(self, database: str) -> str:
         """The admin's URL to another database on this server."""
         return self.admin_url.set(database=database).render_as_string(hide_password=False)

@@ -18,6 +18,7 @@ from helpers import (
     answers_id,
     own_tests_outcomes,
 )
+from sqlalchemy import make_url
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -38,15 +39,49 @@ def test_the_projects_own_tests_pass(project, server_database, tmp_path, backend
     assert not project.default_database.exists(), "the tests touched the default database"
 
 
-def test_the_projects_tests_refuse_to_run_on_the_configured_database(project):
-    """The tests empty their database; pointed at the user's, they must not start."""
-    project = project()
+# The configured database, spelled another way in the test variable: as a path
+# relative to the working directory or with a "." in it; as localhost with the
+# port left out; through the server's socket, behind a host name that resolves to
+# nothing (only the server itself can tell it is the same database).
+SAME_DATABASE_SPELLINGS = ["sqlite-relative", "sqlite-dotted", "localhost", "socket"]
+# The URL query option that names a server's socket, and the setting that says where.
+SOCKETS = {"postgresql": ("host", "unix_socket_directories"), "mysql": ("unix_socket", "socket")}
+REFUSAL_CASES = [
+    pytest.param(backend, spelling, id=f"{backend}-{spelling}")
+    for backend in BACKENDS
+    for spelling in SAME_DATABASE_SPELLINGS
+    if spelling.startswith("sqlite") is (backend == "sqlite")
+]
+
+
+@pytest.mark.parametrize(("backend", "spelling"), REFUSAL_CASES)
+def test_the_projects_tests_refuse_to_run_on_the_configured_database(
+    project_on, servers, backend, spelling
+):
+    """The tests empty their database; pointed at the user's, however spelled, they
+    must not start."""
+    project, database = project_on(backend)
     project.alembic("upgrade", "head")
-    configured = f"sqlite:///{project.default_database}"
-    result = project.python(*OWN_SUITE, check=False, env={project.test_url_env: configured})
-    assert result.returncode == 4
+    if backend == "sqlite":
+        path = project.default_database
+        if spelling == "sqlite-relative":  # the suite runs in the project's directory
+            same = f"sqlite:///./{os.path.relpath(path, project.path)}"
+        else:
+            same = f"sqlite:///{path.parent}/./{path.name}"
+    else:
+        url = make_url(project.env[project.url_env])
+        if spelling == "localhost":
+            same = url.set(host="localhost", port=None)
+        else:
+            option, setting = SOCKETS[backend]
+            socket = servers(backend).setting(setting).split(",")[0]
+            same = url.set(host="db.example.invalid", port=None)
+            same = same.update_query_dict({option: socket})
+        same = same.render_as_string(hide_password=False)
+    result = project.python(*OWN_SUITE, check=False, env={project.test_url_env: same})
+    assert result.returncode == 4, result.stdout
     assert "names the configured database" in result.stdout + result.stderr
-    assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
+    assert database.accounts() == SEEDED_ROWS
 
 
 def test_seed_document_snippet_works_verbatim_and_keeps_app_logging(project):
