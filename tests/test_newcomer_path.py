@@ -1,0 +1,226 @@
+"""A newcomer's first hour: the commands Copier prints after the copy and the set-up
+the README shows work as written, with uv or with a fresh virtual environment's pip;
+pre-commit is installed with the rest; and the README's layout names every file the
+template wrote and says what `copier update` does to it, whatever the answers."""
+
+import re
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10, the minimum-versions job
+    import tomli as tomllib
+
+import pytest
+from helpers import (
+    BIN,
+    COPIER_YML,
+    CREATE_ACCOUNT,
+    SEED_ACCOUNTS,
+    SEEDED_ROWS,
+    TEMPLATE_ROOT,
+    Database,
+    Project,
+    answers_id,
+)
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+# Answer sets that change what the README lists or how long its lines are.
+ANSWER_SETS = [
+    {},
+    {"program_name": "a_really_quite_long_program_name_for_stress"},
+    {"async_engine": True, "seed_data": False},
+    {"database": "postgresql", "async_engine": True},
+    {"database": "mysql", "github_actions": False},
+]
+README_IDS = [answers_id(answers) or "defaults" for answers in ANSWER_SETS]
+
+# What the Layout table says `copier update` does, by kind of file.
+YOURS = "yours: never touched"
+SHIPPED_REVISION = "never changed: databases record its id"
+MERGED = "updated, your edits merged"
+ANSWERS_FILE = "rewritten by Copier; edit only `_src_path`"
+
+
+def fenced_blocks(markdown: str) -> list[tuple[str, list[str]]]:
+    """(language, lines) of each fenced code block."""
+    return [
+        (language, body.splitlines())
+        for language, body in re.findall(r"^```(\w*)\n(.*?)^```", markdown, re.M | re.S)
+    ]
+
+
+def indented_blocks(message: str) -> list[list[str]]:
+    """The command blocks of the after-copy message: runs of indented lines."""
+    blocks, current = [], []
+    for line in message.splitlines():
+        if line.startswith("  ") and line.strip():
+            current.append(line[2:])
+        elif current:
+            blocks.append(current)
+            current = []
+    return [*blocks, current] if current else blocks
+
+
+def commands(lines: list[str]) -> list[str]:
+    """The shell commands of a block, without comments."""
+    return [line.split(" #")[0].strip() for line in lines if not line.lstrip().startswith("#")]
+
+
+def block_with(blocks: list[list[str]], text: str) -> list[str]:
+    (block,) = [block for block in blocks if any(text in line for line in commands(block))]
+    return block
+
+
+def layout_rows(readme: str) -> dict[str, list[str]]:
+    """{path named in the first cell: the row's cells}, from the README's Layout table."""
+    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+            (path,) = re.match(r"`([^`]+)`", cells[0]).groups()
+            rows[path] = cells
+    return rows
+
+
+def rendered_files(project: Path) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts[:1]
+    }
+
+
+def copy_for_real(directory: Path) -> tuple[Project, str]:
+    """`copier copy --defaults` of the working tree into directory/project, run as a
+    user runs it from `directory`: the Project, and the message Copier printed."""
+    project = Project.at(directory, {})
+    result = project.run(
+        BIN / "copier", "copy", "--defaults", TEMPLATE_ROOT, "project", cwd=directory
+    )
+    message = result.stderr[result.stderr.index("Your project") :]
+    return project, message
+
+
+@pytest.fixture(scope="module")
+def message(tmp_path_factory, isolated_tools) -> str:
+    """What Copier prints after copying the template with default answers."""
+    return copy_for_real(tmp_path_factory.mktemp("message"))[1]
+
+
+@pytest.fixture(params=ANSWER_SETS, ids=README_IDS)
+def answers(request) -> dict:
+    return request.param
+
+
+@pytest.fixture
+def render(rendered, answers) -> Path:
+    return rendered(**answers)
+
+
+@pytest.fixture
+def readme(render) -> str:
+    return (render / "README.md").read_text()
+
+
+def test_the_message_upgrades_pip_before_it_installs_the_dev_group(message):
+    """`pip install --group` needs pip 25.1; `python3 -m venv` brings whatever pip the
+    Python came with (23.2 here), which stops at `--group` with "no such option"."""
+    pip = commands(block_with(indented_blocks(message), "--group dev"))
+    install = next(i for i, line in enumerate(pip) if "--group dev" in line)
+    assert pip[0] == "python3 -m venv .venv", pip
+    assert ".venv/bin/python -m pip install --upgrade pip" in pip[:install], pip
+    assert pip[install] == ".venv/bin/python -m pip install -e . --group dev", pip
+    # Each tool from the environment just made, with no activation to forget.
+    assert pip[install + 1 :] == [".venv/bin/alembic upgrade head", ".venv/bin/pytest"]
+
+
+def test_the_message_and_the_readme_install_with_the_same_commands(message, readme):
+    """The README repeats the message's set-up: following either gives the same project."""
+    in_message = commands(block_with(indented_blocks(message), "--group dev"))
+    sh_blocks = [lines for language, lines in fenced_blocks(readme) if language == "sh"]
+    in_readme = commands(block_with(sh_blocks, "--group dev"))
+    install = in_message.index(".venv/bin/python -m pip install -e . --group dev") + 1
+    assert in_readme == [*in_message[:install], ". .venv/bin/activate"]
+    assert commands(block_with(sh_blocks, "uv sync")) == ["uv sync", ". .venv/bin/activate"]
+    # The cd comes before both ways, not inside one of them.
+    assert indented_blocks(message)[0] == ["cd project"]
+
+
+def test_pre_commit_is_installed_with_the_dev_group(render, readme):
+    """.pre-commit-config.yaml is useless without pre-commit; the dev group brings it,
+    at a version that reads the stage names hook repositories now use (3.2)."""
+    dev = tomllib.loads((render / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    (pre_commit,) = [Requirement(r) for r in dev if Requirement(r).name == "pre-commit"]
+    (lower,) = [spec.version for spec in pre_commit.specifier if spec.operator == ">="]
+    assert Version(lower) >= Version("3.2")
+    sh_blocks = [lines for language, lines in fenced_blocks(readme) if language == "sh"]
+    assert commands(block_with(sh_blocks, "pre-commit install")) == ["pre-commit install"]
+
+
+def test_comments_in_the_readme_and_the_message_line_up(readme, message):
+    """In each shell or plain block, the comments after the commands (or the notes
+    after the paths) start in one column, however long program_name is."""
+    blocks = [lines for language, lines in fenced_blocks(readme) if language in ("", "sh")]
+    for lines in [*blocks, *indented_blocks(message)]:
+        columns = {
+            line: match.end() - 1
+            for line in lines
+            if not line.lstrip().startswith("#") and (match := re.match(r"\s*\S.*?\s{2,}\S", line))
+        }
+        shown = "\n".join(f"{column:3} {line}" for line, column in columns.items())
+        assert len(set(columns.values())) <= 1, f"comments in several columns:\n{shown}"
+
+
+def test_the_layout_names_every_file_the_template_wrote(render, readme):
+    """And nothing it did not write: the table is the user's map of the project."""
+    listed = {path for path in layout_rows(readme) if not path.endswith("/")}
+    assert listed == rendered_files(render)
+
+
+def test_the_layout_says_what_copier_update_does_to_each_file(render, readme, answers):
+    """Yours (copier.yml's _skip_if_exists) is never touched; a shipped revision never
+    changes; everything else the template wrote is updated with the user's edits merged."""
+    package = answers.get("program_name", "my_program")
+    skipped = {
+        path.replace("<< program_name >>", package) for path in COPIER_YML["_skip_if_exists"]
+    }
+    rows = layout_rows(readme)
+    for path, cells in rows.items():
+        if path in skipped or path.endswith("/versions/"):
+            expected = YOURS
+        elif re.search(rf"/versions/.*-({CREATE_ACCOUNT}|{SEED_ACCOUNTS})_", path):
+            expected = SHIPPED_REVISION
+        elif path == ".copier-answers.yml":
+            expected = ANSWERS_FILE
+        else:
+            expected = MERGED
+        assert cells[-1] == expected, f"{path}: {cells}"
+    assert f"{package}/migrations/versions/" in rows, "where the user's revisions go"
+    assert skipped <= set(rows)
+
+
+@pytest.mark.slow
+def test_a_pip_user_follows_the_message_then_installs_the_pre_commit_hook(tmp_path):
+    """From a fresh `python3 -m venv` (an old pip) to a migrated database and the
+    project's tests passing, with the message's commands run as printed; then the
+    README's activation and `pre-commit install`. Slow: it installs from the index."""
+    project, message = copy_for_real(tmp_path)
+    blocks = indented_blocks(message)
+    script = [*commands(blocks[0]), *commands(block_with(blocks, "--group dev"))]
+    # pip's cache, not the project's private HOME: the same wheels every run.
+    env = {"PYTHONPATH": None, "PIP_CACHE_DIR": str(Path.home() / ".cache" / "pip")}
+    project.run("sh", "-e", "-c", "\n".join(script), cwd=tmp_path, env=env)
+    assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
+
+    readme = (project.path / "README.md").read_text()
+    sh_blocks = [lines for language, lines in fenced_blocks(readme) if language == "sh"]
+    activate = commands(block_with(sh_blocks, "--group dev"))[-1]
+    project.run("git", "init", "--quiet")
+    hook = [activate, *commands(block_with(sh_blocks, "pre-commit install"))]
+    project.run("sh", "-e", "-c", "\n".join(hook), env=env)
+    assert (project.path / ".git" / "hooks" / "pre-commit").is_file()
+    version = project.run(project.path / ".venv" / "bin" / "pre-commit", "--version", env=env)
+    assert version.stdout.startswith("pre-commit ")
