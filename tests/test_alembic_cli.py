@@ -9,6 +9,7 @@ import pytest
 from helpers import (
     BACKENDS,
     CREATE_ACCOUNT,
+    REVISIONS,
     SEED_ACCOUNTS,
     SEED_VARIANTS,
     SEEDED_ROWS,
@@ -166,3 +167,25 @@ def test_url_encoded_password_works_and_is_never_shown(project, servers, server_
     finally:
         server.drop_database(name)  # first: on PostgreSQL the role owns it
         server.drop_user(user)
+
+
+def test_the_command_and_the_api_name_constraints_alike(project, tmp_path):
+    """A revision's constraint gets its name from the models' naming convention,
+    whichever way it runs: the command loads the models for upgrade too."""
+    project = project()
+    project.add_revision(REVISIONS / "c4ec00000001_check_account_names.py")
+    schemas = []
+    for how in ("alembic", "api"):
+        database = tmp_path / f"{how}.db"
+        env = {project.url_env: f"sqlite:///{database}"}
+        if how == "alembic":
+            project.alembic("upgrade", "head", env=env)
+        else:
+            project.program("upgrade", env=env)
+        schemas.append(
+            Database.sqlite_file(database).execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'account'"
+            )
+        )
+    assert "CONSTRAINT ck_account_name_not_empty CHECK" in schemas[0][0][0]
+    assert schemas[0] == schemas[1]

@@ -93,7 +93,7 @@ def lock_held(project) -> Iterator[subprocess.Popen]:
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
 def test_a_held_lock_makes_others_wait_then_fail_clearly_or_go_on(project_on, backend, engine):
     """While another process holds the migration lock, the CLI and upgrade() with
-    lock_timeout=1 wait a second, then fail saying so, having run nothing;
+    migration_lock_timeout=1 wait a second, then fail saying so, having run nothing;
     `alembic current`, which only reads, answers at once; and an async start-up
     hook (programs/start_up_hook.py) waits until the lock is free, its event loop
     running other tasks all along (a blocked loop would beat once or twice)."""
@@ -102,7 +102,7 @@ def test_a_held_lock_makes_others_wait_then_fail_clearly_or_go_on(project_on, ba
     start_up_hook = project.program_command("start_up_hook")
     with lock_held(project) as holder, project.start(*start_up_hook) as hook:
         started = time.monotonic()
-        result = project.alembic("-x", "lock_timeout=1", "upgrade", "head", check=False)
+        result = project.alembic("-x", "migration_lock_timeout=1", "upgrade", "head", check=False)
         waited = time.monotonic() - started
         api = project.program("upgrade", 1, check=False)
         assert project.alembic("current").stdout.strip() == "6ed9f93df750"
@@ -143,7 +143,9 @@ def test_a_statement_time_limit_does_not_cut_the_wait_for_the_lock(project_on, b
     env = {project.url_env: url.render_as_string(hide_password=False)}
     with lock_held(project):
         started = time.monotonic()
-        result = project.alembic("-x", "lock_timeout=2", "upgrade", "head", check=False, env=env)
+        result = project.alembic(
+            "-x", "migration_lock_timeout=2", "upgrade", "head", check=False, env=env
+        )
         waited = time.monotonic() - started
     output = result.stdout + result.stderr
     assert "Another migration of this database has held its lock for over 2 s" in output

@@ -15,6 +15,8 @@ SEED_FILES = [
     "{package}/migrations/versions/2026_11_24_0001-89feb189b99d_seed_accounts.py",
     "tests/test_seed_data.py",
 ]
+# squawk on the revisions' PostgreSQL SQL (test_revision_linter.py).
+POSTGRESQL_FILES = [".squawk.toml", "tests/test_lint_revisions.py"]
 ALWAYS = [
     ".copier-answers.yml",
     ".github/workflows/tests.yml",
@@ -32,6 +34,7 @@ ALWAYS = [
     "{package}/migrations/env.py",
     "{package}/migrations/errors.py",
     "{package}/migrations/lock.py",
+    "{package}/migrations/timeouts.py",
     "{package}/migrations/script.py.mako",
     "{package}/migrations/versions/2026_11_24_0000-6ed9f93df750_create_account_table.py",
     "tests/conftest.py",
@@ -84,6 +87,8 @@ def test_rendered_tree(project, answers, package):
         expected.append("tests/test_async_engine.py")
     if answers["database"] != "sqlite":
         expected.append(f".github/workflows/tests-{answers['database']}.yml")
+    if answers["database"] == "postgresql":
+        expected += POSTGRESQL_FILES
     assert files == {name.format(package=package) for name in expected}
 
 

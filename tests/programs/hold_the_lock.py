@@ -18,4 +18,4 @@ def hold(_connection) -> None:
     time.sleep(seconds)
 
 
-engine.on_connection(migrations.configured_engine(), hold, lock_timeout=5)
+engine.on_connection(migrations.configured_engine(), hold, migration_lock_timeout=5)

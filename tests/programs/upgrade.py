@@ -18,6 +18,6 @@ if lock_timeout:
             break
         except ValueError:
             pass
-    migrations.upgrade(lock_timeout=value)
+    migrations.upgrade(migration_lock_timeout=value)
 else:
     migrations.upgrade()

@@ -10,7 +10,7 @@ import sys
 migrations = importlib.import_module(f"{sys.argv[1]}.migrations")
 for attempt in (1, 2):
     try:
-        migrations.upgrade(lock_timeout=1)
+        migrations.upgrade(migration_lock_timeout=1)
     except Exception as error:  # whatever stopped it: the test reads which
         print(f"attempt {attempt}: {type(error).__name__}: {str(error).splitlines()[0]}")
     else:

@@ -110,7 +110,7 @@ def engine_for(raw_url: str) -> "Engine | AsyncEngine":
     options: dict[str, Any] = {"poolclass": pool.NullPool}
     if url.get_backend_name() == "sqlite":
         if database := sqlite_file(url):
-            create_private_file(database)
+            create_private_file(url, database)
         if "timeout" not in url.query:  # the URL's own (?timeout=SECONDS) wins
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
     if not ASYNC_ENGINE:
@@ -135,20 +135,22 @@ def on_connection(
     engine: "Engine | AsyncEngine",
     work: Callable[..., T],
     *args: Any,
-    lock_timeout: float | None = None,
+    migration_lock_timeout: float | None = None,
 ) -> T:
     """work(connection, *args) on a new connection of either kind of engine (an
     AsyncEngine's run_sync() hands work a Connection all the same); with a
-    lock_timeout, under the migration lock.
+    migration_lock_timeout, under the migration lock.
 
     Not from a running event loop: await on_connection_async() there.
     """
     if not isinstance(engine, Engine):  # an asyncio engine: it needs an event loop
-        coroutine = on_connection_async(engine, work, *args, lock_timeout=lock_timeout)
+        coroutine = on_connection_async(
+            engine, work, *args, migration_lock_timeout=migration_lock_timeout
+        )
         return run_outside_a_loop(coroutine)
     with (
         connect(engine) as connection,
-        migration_lock(connection, lock_timeout),
+        migration_lock(connection, migration_lock_timeout),
         sqlite_busy_explained(engine.url),
     ):
         return work(connection, *args)
@@ -158,17 +160,21 @@ async def on_connection_async(
     engine: "Engine | AsyncEngine",
     work: Callable[..., T],
     *args: Any,
-    lock_timeout: float | None = None,
+    migration_lock_timeout: float | None = None,
 ) -> T:
     """on_connection(), from a running event loop, without blocking it: a
     synchronous engine's work runs in a thread."""
     if isinstance(engine, Engine):
         return await asyncio.to_thread(
-            on_connection, engine, work, *args, lock_timeout=lock_timeout
+            on_connection,
+            engine,
+            work,
+            *args,
+            migration_lock_timeout=migration_lock_timeout,
         )
     async with (
         connect_async(engine) as connection,
-        migration_lock_async(connection, lock_timeout),
+        migration_lock_async(connection, migration_lock_timeout),
     ):
         with sqlite_busy_explained(engine.url):
             return await connection.run_sync(work, *args)
@@ -256,7 +262,15 @@ def with_sqlite_transactions(engine: Engine) -> Engine:
     return engine
 
 
-def create_private_file(database: str) -> None:
-    """Create a new SQLite file readable by its owner only (SQLite would use the umask)."""
-    with contextlib.suppress(FileExistsError, FileNotFoundError):
+def create_private_file(url: URL, database: str) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite would use the
+    umask); a MigrationError if it cannot be, before any driver tries (aiosqlite's
+    thread would print a traceback of its own)."""
+    try:
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if not os.path.isdir(database):
+            return  # there already: SQLite opens it
+        raise cannot_connect_error(url, IsADirectoryError(database)) from None
+    except OSError as error:  # no such directory, no permission
+        raise cannot_connect_error(url, error) from None

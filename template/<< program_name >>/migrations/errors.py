@@ -219,8 +219,8 @@ def lock_busy_error(timeout: float) -> MigrationError:
     )
     return MigrationError(
         f"Another migration of this database {held}. Try again when it has finished, "
-        "or wait longer: lock_timeout=SECONDS from Python, "
-        "`alembic -x lock_timeout=SECONDS ...` on the command line."
+        "or wait longer: migration_lock_timeout=SECONDS from Python, "
+        "`alembic -x migration_lock_timeout=SECONDS ...` on the command line."
     )
 
 
@@ -245,12 +245,55 @@ def lock_file_error(path: str, error: OSError) -> MigrationError:
     )
 
 
-def bad_lock_timeout_error(value: object) -> MigrationError:
+def bad_timeout_error(name: str, value: object, longest: float) -> MigrationError:
     shown = repr(value)
     if len(shown) > 24:  # 10**400 has 401 digits
         shown = f"{shown[:20]}..."
     return MigrationError(
-        f"lock_timeout must be a number of seconds, 0 or more, not {shown}"
+        f"{name} must be a number of seconds from 0 to {int(longest)}, not {shown}"
+    )
+
+
+# Where to see who holds a table's lock, on each server.
+LOCK_HOLDERS = {
+    "postgresql": (
+        "SELECT pid, state, xact_start, query FROM pg_stat_activity WHERE pid = "
+        "ANY(pg_blocking_pids(<migration's pid>)), or pg_locks joined to "
+        "pg_stat_activity; end one with SELECT pg_terminate_backend(pid)"
+    ),
+    "mysql": (
+        "SHOW PROCESSLIST, or on MariaDB SELECT * FROM "
+        "information_schema.metadata_lock_info; end one with KILL <id>"
+    ),
+}
+
+
+def table_lock_error(
+    revision: str,
+    backend: str,
+    timeout: float,
+    tries: int,
+    elapsed: float,
+    *,
+    retried: bool,
+) -> MigrationError:
+    if retried:
+        tried = "once" if tries == 1 else f"{tries} times"
+        how = f"within {timeout:g} s, tried {tried} over {elapsed:.0f} s"
+    else:  # MySQL commits DDL as it goes; an autocommit_block() committed too
+        how = f"within {timeout:g} s, and trying again could repeat what it committed"
+    holders = LOCK_HOLDERS.get("mysql" if backend == "mariadb" else backend, "")
+    if backend == "postgresql" and not retried:
+        how += (
+            " (an index built CONCURRENTLY is left invalid: drop it before you "
+            "retry, and give its revision set_for_this_revision(table_lock=0))"
+        )
+    return MigrationError(
+        f"{revision} could not lock a table {how}. Another transaction holds a "
+        "lock on it: usually a long query or report, a backup, or a session left "
+        f"idle in a transaction. Find it ({holders}), then upgrade again; the "
+        "database is at the revision before it. More time: "
+        "table_lock_timeout=SECONDS, retry_for=SECONDS."
     )
 
 

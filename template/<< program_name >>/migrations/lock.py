@@ -34,7 +34,6 @@ from sqlalchemy.exc import DBAPIError
 
 from ..settings import sqlite_file
 from .errors import (
-    bad_lock_timeout_error,
     lock_busy_error,
     lock_file_error,
     lock_refused_error,
@@ -45,8 +44,6 @@ if TYPE_CHECKING:  # importing sqlalchemy.ext.asyncio needs greenlet, which only
     # projects with an asyncio engine install
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-# How long to wait for another process's migration to finish, in seconds.
-LOCK_TIMEOUT = 60.0
 # Set in connection.info while the connection holds the lock, so that code running
 # on it (env.py, under upgrade()) does not try to take it a second time.
 HELD = "migration_lock_held"
@@ -178,11 +175,13 @@ def pauses(timeout: float) -> Iterator[float]:
     return pauses_until(time.monotonic() + timeout)
 
 
-def pauses_until(deadline: float) -> Iterator[float]:
-    longest = 0.05
+def pauses_until(
+    deadline: float, first: float = 0.05, longest: float = 1.0
+) -> Iterator[float]:
+    pause = first
     while (left := deadline - time.monotonic()) > 0:
-        yield min(left, longest * random.uniform(0.5, 1))
-        longest = min(longest * 2, 1.0)
+        yield min(left, pause * random.uniform(0.5, 1))
+        pause = min(pause * 2, longest)
 
 
 @contextlib.contextmanager
@@ -234,21 +233,3 @@ def next_pause(waits: Iterator[float], timeout: float) -> float:
     if pause is None:
         raise lock_busy_error(timeout)
     return pause
-
-
-def checked_lock_timeout(value: object) -> float:
-    """Seconds to wait for the lock: `value`, or LOCK_TIMEOUT for None.
-
-    Negative, infinite and nan waits are refused: there must be an end to waiting.
-    """
-    if value is None:
-        return LOCK_TIMEOUT
-    if isinstance(value, bool):  # a float, to Python; no number of seconds to us
-        raise bad_lock_timeout_error(value)
-    try:
-        seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):  # OverflowError: 10**400
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise bad_lock_timeout_error(value)
-    return seconds
