@@ -50,6 +50,7 @@ OWN_TESTS = [
     "test_an_engine_handed_over_is_used",
     "test_an_object_whose_connect_yields_a_connection_is_used",
     "test_upgrade_async_runs_inside_a_running_event_loop",
+    "test_the_head_record_is_current",
 ]
 OWN_SEED_TESTS = [
     "test_upgrade_seeds_the_example_accounts",
@@ -264,10 +265,15 @@ class Project:
         self.run(BIN / "ruff", "format", "--quiet", self.models)
 
     def add_revision(self, source: Path) -> Path:
-        """Copy a revision file into the project's versions/."""
+        """Copy a revision file into the project's versions/ (head.txt, which
+        records the head, is then stale: see record_head)."""
         target = self.versions / source.name
         shutil.copy(source, target)
         return target
+
+    def record_head(self) -> None:
+        """What a user does after writing a revision by hand: record the head."""
+        self.python("-m", f"{self.program_name}.migrations.history", "record")
 
 
 def git(*args, cwd) -> str:

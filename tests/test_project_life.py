@@ -93,7 +93,9 @@ def make_revision(project, step: Step) -> Path:
         step.models(project)
     if step.written:
         (source,) = LIFE.glob(f"{step.revision}_*.py")
-        return project.add_revision(source)
+        path = project.add_revision(source)
+        project.record_head()
+        return path
     project.alembic("revision", "--autogenerate", "-m", step.message, "--rev-id", step.revision)
     (path,) = project.versions.glob(f"*-{step.revision}_*.py")
     return path

@@ -35,6 +35,8 @@ ALWAYS = [
     "{package}/migrations/errors.py",
     "{package}/migrations/lock.py",
     "{package}/migrations/timeouts.py",
+    "{package}/migrations/history.py",
+    "{package}/migrations/head.txt",
     "{package}/migrations/script.py.mako",
     "{package}/migrations/versions/2026_11_24_0000-6ed9f93df750_create_account_table.py",
     "tests/conftest.py",

@@ -9,7 +9,6 @@ import os
 import re
 from urllib.parse import quote
 
-from alembic.util import CommandError
 from sqlalchemy import URL
 
 from ..settings import DATABASE_URL_ENV, DRIVERNAMES
@@ -54,10 +53,12 @@ CAUSES = {
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
 
-class MigrationError(CommandError):
+class MigrationError(Exception):
     """Migrations cannot run; the message says why and what to do.
 
-    A CommandError, so the `alembic` command prints it without a traceback.
+    The `alembic` command prints it without a traceback (env.py hands it to
+    Alembic as a CommandError). Not one itself: importing Alembic costs an
+    application's start-up more than the one read that upgrade() at head needs.
     """
 
 

@@ -1,0 +1,84 @@
+"""A linear history for teams: two branches that each add a revision meet as a git
+conflict in migrations/head.txt, not as two heads in production; one command puts
+them in line. The real git, `alembic` and the project's own tests."""
+
+import subprocess
+
+import pytest
+from helpers import OWN_SUITE, REVISIONS, SEED_ACCOUNTS, Database, git, git_commit_all
+
+THEIRS, YOURS = "aaaa00000001", "bbbb00000001"
+HISTORY = ["-m", "my_program.migrations.history"]
+
+
+def two_branches(project) -> None:
+    """main, then `theirs` and `yours`, each adding a revision after the seed."""
+    git("init", "--quiet", "--initial-branch", "main", cwd=project.path)
+    git_commit_all(project.path, "the project")
+    for branch, revision in (("theirs", THEIRS), ("yours", YOURS)):
+        git("checkout", "--quiet", "-b", branch, "main", cwd=project.path)
+        project.alembic("revision", "-m", f"{branch} add", "--rev-id", revision)
+        git_commit_all(project.path, f"{branch}: a revision")
+
+
+def conflicted_files(project) -> list[str]:
+    return git("diff", "--name-only", "--diff-filter=U", cwd=project.path).split()
+
+
+@pytest.mark.parametrize("how", ["merge", "rebase"])
+def test_two_branches_meet_as_a_conflict_and_one_command_puts_them_in_line(project, how):
+    """However git meets them (a merge leaves yours on the HEAD side of the
+    conflict, a rebase on the other), yours ends up after theirs."""
+    project = project()
+    two_branches(project)
+    meeting = subprocess.run(
+        ["git", how, "theirs"], cwd=project.path, capture_output=True, text=True
+    )
+    assert meeting.returncode != 0, "git must stop at the conflict"
+    assert conflicted_files(project) == ["my_program/migrations/head.txt"]
+    record = (project.path / "my_program" / "migrations" / "head.txt").read_text()
+    assert "python -m my_program.migrations.history rebase" in record, "it says what to do"
+
+    result = project.python(*HISTORY, "rebase")
+    assert f"{YOURS} now follows {THEIRS}" in result.stdout
+    heads = project.alembic("heads").stdout.split()
+    assert heads == [YOURS, "(head)"]
+    (yours,) = project.versions.glob(f"*{YOURS}_*.py")
+    assert f'down_revision: str | Sequence[str] | None = "{THEIRS}"' in yours.read_text()
+    assert f"Revises: {THEIRS}" in yours.read_text()
+    project.python(*HISTORY, "check")
+
+    git("add", "--all", cwd=project.path)
+    finish = ["commit", "--no-edit"] if how == "merge" else ["rebase", "--continue"]
+    subprocess.run(
+        ["git", *finish],
+        cwd=project.path,
+        env={**project.environment(), "GIT_EDITOR": "true"},
+        check=True,
+        capture_output=True,
+    )
+    project.alembic("upgrade", "head")
+    assert Database.sqlite_file(project.default_database).version() == YOURS
+
+
+def test_a_revision_written_by_hand_fails_the_projects_tests_until_recorded(project):
+    project = project()
+    project.add_revision(REVISIONS / "a1a1a1a1a1a1_add_account_email.py")
+    own_test = [*OWN_SUITE, "-q", "tests/test_migrations.py", "-k", "head_record"]
+    stale = project.python(*own_test, check=False)
+    assert stale.returncode == 1
+    assert "run `python -m my_program.migrations.history record`" in stale.stdout
+    project.record_head()
+    project.python(*own_test)
+
+
+def test_an_unrecorded_revision_is_applied_at_start_up_never_skipped(project):
+    """head.txt says the database is at head, but a revision file it does not know
+    is on disk: upgrade() takes the full path, and applies it."""
+    project = project()
+    project.alembic("upgrade", "head")
+    project.add_revision(REVISIONS / "a1a1a1a1a1a1_add_account_email.py")
+    project.program("upgrade")
+    database = Database.sqlite_file(project.default_database)
+    assert database.version() == "a1a1a1a1a1a1"
+    assert database.version() != SEED_ACCOUNTS
