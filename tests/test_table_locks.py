@@ -22,8 +22,9 @@ from sqlalchemy import text
 ADD_EMAIL = REVISIONS / "a1a1a1a1a1a1_add_account_email.py"
 OWN_TIMEOUTS = REVISIONS / "a2a2a2a2a2a2_index_with_its_own_timeouts.py"
 # Short, for the tests: each statement waits 1 s for a table lock, and a revision
-# that could not have one is tried again for 3 s.
-TABLE_LOCK, RETRY_FOR = 1.0, 3.0
+# that could not have one is tried again for 6 s, long enough that an application
+# query waiting for the whole migration would show.
+TABLE_LOCK, RETRY_FOR = 1.0, 6.0
 CLI_TIMEOUTS = ["-x", f"table_lock_timeout={TABLE_LOCK:g}", "-x", f"retry_for={RETRY_FOR:g}"]
 
 
@@ -116,15 +117,18 @@ def test_a_held_table_makes_the_migration_give_up_not_the_application_wait(
         assert "idle in a transaction" in result.stdout + result.stderr
     assert "Traceback" not in cli.stdout + cli.stderr
     assert "MigrationError" in api.stderr
-    if backend == "postgresql":  # tried again until the bound
-        assert RETRY_FOR <= took < RETRY_FOR + TABLE_LOCK + 5
+    if backend == "postgresql":  # tried again until the bound, then no longer
+        assert RETRY_FOR <= took < RETRY_FOR + 30
         assert "tried" in cli.stdout
+        assert "trying again in" in cli.stderr
     else:  # MySQL commits DDL as it goes: never tried again
-        assert took < RETRY_FOR
         assert "trying again could repeat what it committed" in cli.stdout
+        assert "trying again in" not in cli.stderr
     assert database.version() == SEED_ACCOUNTS
     assert waits, "the application ran queries meanwhile"
-    assert max(waits) < TABLE_LOCK + 1.5, f"the application waited {max(waits):.1f} s"
+    # Each query waits at most about one table lock timeout, never the migration's
+    # whole RETRY_FOR (the margin is for a loaded machine).
+    assert max(waits) < TABLE_LOCK + 3, f"the application waited {max(waits):.1f} s"
 
     project.alembic("upgrade", "head")  # the application let go: it goes through
     assert database.version() == "a1a1a1a1a1a1"
