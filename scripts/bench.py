@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-SEED_HEAD = "89feb189b99d"
+# The tests' helpers: where the programs are, the shipped revisions, and the
+# isolation of git and Copier from the developer's own settings.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import BIN, DRIVERNAMES, SEED_ACCOUNTS, isolated_environment
+from helpers import TEMPLATE_ROOT as ROOT
 
 # Inserting 100,000 accounts the way the seed revision does.
 BULK_REVISION = '''
@@ -33,7 +35,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b0000000b001"
-down_revision = "89feb189b99d"
+down_revision = "{seed}"
 branch_labels = None
 depends_on = None
 
@@ -118,14 +120,14 @@ SEEDING = """
 import datetime, os, sqlite3, statistics, sys, time
 from alembic import command
 from my_program import migrations
-from my_program.settings import DRIVERNAMES
+from my_program.migrations.runtime.database import DRIVERS
 
 pairs, warmup, workdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ours_db, floor_db = f"{workdir}/seed-ours.db", f"{workdir}/seed-floor.db"
 
 def seed_technique():
-    os.environ["MY_PROGRAM_DATABASE_URL"] = f"{DRIVERNAMES['sqlite']}:///{ours_db}"
-    command.upgrade(migrations.alembic_config(), "89feb189b99d")
+    os.environ["MY_PROGRAM_DATABASE_URL"] = f"{DRIVERS['sqlite']}:///{ours_db}"
+    command.upgrade(migrations.alembic_config(), "{seed}")
     started = time.perf_counter()
     command.upgrade(migrations.alembic_config(), "+1")
     return time.perf_counter() - started
@@ -177,11 +179,11 @@ class Variant:
 
 
 VARIANTS = [
-    Variant("", (), "sqlite", "generic", COLD_UPGRADE, COLD_FLOOR),
+    Variant("", (), DRIVERNAMES["sync"]["sqlite"], "generic", COLD_UPGRADE, COLD_FLOOR),
     Variant(
         "a",
         ("async_engine=true",),
-        "sqlite+aiosqlite",
+        DRIVERNAMES["async"]["sqlite"],
         "async",
         COLD_UPGRADE_ASYNC,
         COLD_FLOOR_ASYNC,
@@ -228,17 +230,11 @@ class Bench:
     def __init__(self, workdir: Path, pairs: int, warmup: int):
         self.work = workdir
         self.pairs, self.warmup = pairs, warmup
-        settings = workdir / "copier-settings.yml"
-        settings.write_text("{}\n")
         self.env = {
             **os.environ,
+            **isolated_environment(workdir),
             "HOME": str(workdir / "home"),
-            "COPIER_SETTINGS_PATH": str(settings),
             "PYTHONDONTWRITEBYTECODE": "1",
-            "GIT_AUTHOR_NAME": "bench",
-            "GIT_AUTHOR_EMAIL": "bench@example.com",
-            "GIT_COMMITTER_NAME": "bench",
-            "GIT_COMMITTER_EMAIL": "bench@example.com",
         }
         self.env.pop("MY_PROGRAM_DATABASE_URL", None)
         (workdir / "home").mkdir()
@@ -385,7 +381,7 @@ class Bench:
         shutil.copytree(project, copy, ignore=shutil.ignore_patterns("__pycache__"))
         versions = copy / "my_program" / "migrations" / "versions"
         shipped = len(list(versions.glob("*.py")))
-        down_revision = SEED_HEAD
+        down_revision = SEED_ACCOUNTS
         for number in range(shipped + 1, size):
             revision = f"c{number:011x}"
             (versions / f"2026_12_01_0000-{revision}_revision_{number}.py").write_text(
@@ -421,12 +417,13 @@ class Bench:
         long_project, long_database = self.long_history(project, variant, size)
         ok &= self.cold_start(long_project, long_database, variant, f"{size} revisions")
         (project / "my_program" / "migrations" / "versions" / "bulk.py").write_text(
-            textwrap.dedent(BULK_REVISION)
+            textwrap.dedent(BULK_REVISION).replace("{seed}", SEED_ACCOUNTS)
         )
         pairs, warmup = self.pairs, self.warmup
         self.pairs, self.warmup = (1, 0) if quick else (5, 1)
         name = f"6{variant.suffix}. seeding 100,000 rows (op.bulk_insert), over executemany"
-        ok &= self.in_process(project, SEEDING, name, None, variant)
+        seeding = SEEDING.replace("{seed}", SEED_ACCOUNTS)
+        ok &= self.in_process(project, seeding, name, None, variant)
         self.pairs, self.warmup = pairs, warmup
         return ok
 

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from helpers import SERVERS, TEMPLATE_ROOT, Database, Project, Server, engine_for
+from helpers import (
+    SERVERS,
+    TEMPLATE_ROOT,
+    Database,
+    Project,
+    Server,
+    engine_for,
+    isolated_environment,
+)
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,13 +28,9 @@ from sqlalchemy.exc import SQLAlchemyError
 @pytest.fixture(scope="session", autouse=True)
 def isolated_tools(tmp_path_factory):
     """Keep the developer's git identity and Copier settings out of the results."""
-    settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
-    settings.write_text("{}\n")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COPIER_SETTINGS_PATH", str(settings))
-        for role in ("AUTHOR", "COMMITTER"):
-            patch.setenv(f"GIT_{role}_NAME", "Template Tests")
-            patch.setenv(f"GIT_{role}_EMAIL", "tests@example.com")
+        for name, value in isolated_environment(tmp_path_factory.mktemp("tools")).items():
+            patch.setenv(name, value)
         yield
 
 
@@ -69,12 +73,16 @@ def project(rendered, tmp_path):
     return make
 
 
+# The modules of the longest tests.
+LONGEST = ("test_project_life.py", "test_releases.py")
+
+
 def pytest_collection_modifyitems(items):
     """A test that reaches a server (through the servers fixture, for a server
     among its parameters) is slow; the fast subset is every other test. The
-    project's life comes first: the longest tests, which xdist then packs the
-    others around."""
-    items.sort(key=lambda item: item.path.name != "test_project_life.py")
+    longest come first, a project's life and its updates from every release,
+    which xdist then packs the others around."""
+    items.sort(key=lambda item: item.path.name not in LONGEST)
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params.values()
         uses_a_server = "servers" in item.fixturenames and any(map(names_a_server, params or []))

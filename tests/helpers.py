@@ -18,10 +18,14 @@ from sqlalchemy import URL, Engine, create_engine, inspect, make_url, pool, text
 
 TESTS = Path(__file__).resolve().parent
 TEMPLATE_ROOT = TESTS.parent
-# Programs the tests run in a rendered project, and models and revisions they add.
-PROGRAMS = TESTS / "programs"
-MODELS = TESTS / "models"
-REVISIONS = TESTS / "revisions"
+# What the tests add to a rendered project or run in it: programs, models,
+# revisions (life/: a team's second day), and tests of the runtime's Python API.
+FIXTURES = TESTS / "fixtures"
+PROGRAMS = FIXTURES / "programs"
+MODELS = FIXTURES / "models"
+REVISIONS = FIXTURES / "revisions"
+LIFE = FIXTURES / "life"
+PROJECT_TESTS = FIXTURES / "project_tests"
 COPIER_YML = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
 # What a user is asked; when: false entries are constants and derived values.
 QUESTIONS = {
@@ -33,52 +37,51 @@ BIN = Path(sys.executable).parent  # the real copier, alembic, ruff of this envi
 # A rendered project's own test suite, as its users run it: without the plugins of
 # this environment that their projects do not have (they cost a second a run).
 OWN_SUITE = ["-m", "pytest", "-p", "no:cacheprovider", "-p", "no:copie", "-p", "no:xdist"]
-# Its tests, and the answers that bring more.
-OWN_TESTS = [
-    "test_single_head_revision",
-    "test_upgrade",
-    "test_model_definitions_match_ddl",
-    "test_up_down_consistency",
-    "test_downgrade_leaves_no_trace",
-    "test_all_models_register_on_metadata",
-    "test_upgrade_and_downgrade_move_the_current_revision",
-    "test_upgrade_leaves_application_logging_alone",
-    "test_alembic_ini_with_configure_logger_false_leaves_logging_alone",
-    "test_a_connection_handed_over_is_used",
-    "test_the_callers_transaction_is_left_to_the_caller",
-    "test_a_connection_outside_a_transaction_is_migrated_under_the_lock",
-    "test_an_engine_handed_over_is_used",
-    "test_an_object_whose_connect_yields_a_connection_is_used",
-    "test_upgrade_async_runs_inside_a_running_event_loop",
-    "test_the_head_record_is_current",
-]
-OWN_SEED_TESTS = [
-    "test_upgrade_seeds_the_example_accounts",
-    "test_new_accounts_get_ids_after_the_seeded_ones",
-    "test_downgrade_removes_exactly_the_seeded_accounts",
-]
-OWN_ASYNC_TESTS = [
-    "test_the_synchronous_api_in_a_running_event_loop_says_what_to_do_instead",
-    "test_the_cookbooks_run_sync_pattern_is_used",
-    "test_an_async_engine_handed_over_is_used",
-    "test_an_async_connection_handed_over_is_refused_with_the_way_to_go",
-]
 
 
-def own_tests_outcomes(verbose_output: str) -> dict[str, str]:
-    """{test name: PASSED, SKIPPED, FAILED or ERROR}, from `pytest -v` output."""
-    return dict(re.findall(r"::(test_\w+) (PASSED|SKIPPED|FAILED|ERROR)", verbose_output))
+def own_suite_outcomes(verbose_output: str) -> dict[str, str]:
+    """{test id: PASSED, SKIPPED, FAILED or ERROR}, from `pytest -v` output: one for
+    every test pytest collected."""
+    outcomes = dict(
+        re.findall(r"^(\S+::\S+) (PASSED|SKIPPED|FAILED|ERROR|XFAIL|XPASS)", verbose_output, re.M)
+    )
+    collected = re.findall(r"\bcollected (\d+) items?", verbose_output)
+    assert collected and len(outcomes) == int(collected[0]), verbose_output
+    return outcomes
+
+
+def function_of(test_id: str) -> str:
+    """test_x, of tests/test_file.py::test_x[param]."""
+    return test_id.split("::")[-1].split("[")[0]
 
 
 # The revisions the template ships, in order. They never change: users' databases
 # record these ids.
 CREATE_ACCOUNT = "6ed9f93df750"
 SEED_ACCOUNTS = "89feb189b99d"
+SHIPPED_FILES = {
+    CREATE_ACCOUNT: f"2026_11_24_0000-{CREATE_ACCOUNT}_create_account_table.py",
+    SEED_ACCOUNTS: f"2026_11_24_0001-{SEED_ACCOUNTS}_seed_accounts.py",
+}
 SEEDED_ROWS = [
     (1, "John Smith", "2010-10-05"),
     (2, "Ed Williams", "2007-05-27"),
     (3, "Wendy Jones", "2008-08-15"),
 ]
+
+
+def isolated_environment(directory: Path) -> dict[str, str]:
+    """Variables that keep the developer's git identity and Copier settings out of
+    what the real programs do: an empty Copier settings file, made in `directory`,
+    and a fixed git author. The tests and the benchmark run with them."""
+    settings = directory / "copier-settings.yml"
+    settings.write_text("{}\n")
+    identity = {
+        f"GIT_{role}_{part}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for part, value in (("NAME", "Template Tests"), ("EMAIL", "tests@example.com"))
+    }
+    return {"COPIER_SETTINGS_PATH": str(settings), **identity}
 
 
 def answer_matrix() -> list[dict]:
@@ -230,11 +233,18 @@ class Project:
     def python(self, *args, **kwargs) -> subprocess.CompletedProcess:
         return self.run(BIN / "python", *args, **kwargs)
 
-    def own_tests(self, skipped: set[str] = frozenset()) -> dict[str, str]:
-        """The outcome of each of the project's own tests, all passed but `skipped`."""
-        names = OWN_TESTS + (OWN_SEED_TESTS if self.answers.get("seed_data", True) else [])
-        names += OWN_ASYNC_TESTS if self.async_engine else []
-        return {name: "SKIPPED" if name in skipped else "PASSED" for name in names}
+    def own_suite(self, *args, env=None, skipped: set[str] = frozenset()) -> dict[str, str]:
+        """Run the project's own suite as its users do (warnings as errors): every test
+        it collects passes, but those named in `skipped`, which skip. Its outcomes."""
+        result = self.python(*OWN_SUITE, "-v", "-W", "error", *args, env=env, check=False)
+        outcomes = own_suite_outcomes(result.stdout)
+        expected = {
+            test: "SKIPPED" if function_of(test) in skipped else "PASSED" for test in outcomes
+        }
+        assert outcomes == expected, result.stdout + result.stderr
+        names = {function_of(test) for test in outcomes}
+        assert {"test_upgrade", "test_model_definitions_match_ddl"} <= names, result.stdout
+        return outcomes
 
     def program_command(self, name: str, *args) -> list:
         """The command that runs tests/programs/<name>.py on this project's package."""
@@ -286,6 +296,17 @@ def git(*args, cwd) -> str:
 def git_commit_all(repository, message: str) -> None:
     git("add", "--all", cwd=repository)
     git("commit", "--quiet", "--message", message, cwd=repository)
+
+
+def leftovers(path: Path) -> list[str]:
+    """Conflict markers and rejected hunks: Copier exits 0 even when it leaves them."""
+    found = [str(p.relative_to(path)) for p in path.rglob("*.rej")]
+    for file in path.rglob("*"):
+        if file.is_file() and ".git" not in file.parts:
+            text = file.read_text(errors="replace")
+            if "<<<<<<< " in text or ">>>>>>> " in text:
+                found.append(str(file.relative_to(path)))
+    return found
 
 
 @contextmanager

@@ -131,7 +131,7 @@ def test_logging_goes_to_stderr_and_never_shows_the_url(project, tmp_path):
     project = project()
     url = f"sqlite:///{tmp_path / 'secret-name.db'}"
     result = project.alembic("upgrade", "head", env={project.url_env: url})
-    assert "Running upgrade  -> 6ed9f93df750" in result.stderr
+    assert f"Running upgrade  -> {CREATE_ACCOUNT}" in result.stderr
     assert "secret-name" not in result.stdout + result.stderr
 
 

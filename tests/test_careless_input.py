@@ -12,7 +12,7 @@ import stat
 from urllib.parse import quote
 
 import pytest
-from helpers import ENGINE_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
+from helpers import CREATE_ACCOUNT, ENGINE_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
 from sqlalchemy import URL
 
 SECRET = "Secr3tPassw0rd"
@@ -49,11 +49,13 @@ BAD_URLS = {
     ),
     "unknown-option-psycopg": (
         f"{{postgresql}}://app:{SECRET}@127.0.0.1:9/app?colour=blue",
-        "{url_env} has a query option that the psycopg driver does not take: colour.",
+        "{url_env} has a query option that the psycopg driver does not take (invalid "
+        'connection option "colour")',
     ),
     "unknown-option-mysql": (
         f"{{mysql}}://app:{SECRET}@127.0.0.1:9/app?colour=blue",
-        "{url_env} has a query option that the {mysql_driver} driver does not take: colour.",
+        "{url_env} has a query option that the {mysql_driver} driver does not take ("
+        "{mysql_function}() got an unexpected keyword argument 'colour')",
     ),
     # GET_LOCK returns NULL without a database, and Alembic fails on an assertion.
     "mysql-without-a-database": (
@@ -129,7 +131,10 @@ def test_a_bad_url_fails_clearly_without_the_password(project, case, engine):
     project = project(**engine)
     url, says = BAD_URLS[case]
     mysql_driver = project.drivers["mysql"].split("+")[1]
-    says = says.format(url_env=project.url_env, mysql_driver=mysql_driver)
+    mysql_function = "connect" if project.async_engine else "Connection.__init__"
+    says = says.format(
+        url_env=project.url_env, mysql_driver=mysql_driver, mysql_function=mysql_function
+    )
     fail_both_ways(project, {project.url_env: url_in(project, url)}, says)
 
 
@@ -287,7 +292,7 @@ def test_an_sqlite_reader_makes_a_migration_fail_clearly_or_not_at_all(project, 
         ({}, project.default_database),
     ]
     for env, path in cases:
-        project.alembic("upgrade", "6ed9f93df750", env=env)
+        project.alembic("upgrade", CREATE_ACCOUNT, env=env)
         reader = sqlite3.connect(path, isolation_level=None)
         try:
             reader.execute("BEGIN")
@@ -299,7 +304,7 @@ def test_an_sqlite_reader_makes_a_migration_fail_clearly_or_not_at_all(project, 
         if path == user_file:
             says = f"The SQLite database '{user_file}' stayed locked for 1 s"
             assert_clear_failure(result, says)
-            assert database.version() == "6ed9f93df750", "the seed revision was rolled back"
+            assert database.version() == CREATE_ACCOUNT, "the seed revision was rolled back"
         else:
             assert result.returncode == 0, result.stderr
             assert database.accounts() == SEEDED_ROWS
@@ -320,14 +325,20 @@ def test_an_error_is_printed_once(project):
 
 @pytest.mark.parametrize("backend", list(SERVERS))
 def test_a_database_that_does_not_exist_is_named(project, servers, backend):
+    """MySQL says so by its error number; PostgreSQL's libpq gives no code while it
+    connects, and its own words, which name the database, are shown."""
     project = project()
     admin_url = servers(backend).admin_url
     url = admin_url.set(database="tpl_no_such_database").render_as_string(hide_password=False)
     port = admin_url.port or {"postgresql": 5432, "mysql": 3306}[backend]
-    says = (
-        f"The database server {admin_url.host}:{port} has no database "
-        f"'tpl_no_such_database', the one {project.url_env} names"
-    )
+    server = f"The database server {admin_url.host}:{port}"
+    says = {
+        "mysql": f"{server} has no database 'tpl_no_such_database', the one {project.url_env} "
+        "names",
+        "postgresql": f"{server} given by {project.url_env} refused the connection: connection "
+        f'failed: connection to server at "{admin_url.host}", port {port} failed: FATAL: '
+        'database "tpl_no_such_database" does not exist',
+    }[backend]
     fail_both_ways(project, {project.url_env: url}, says)
 
 
@@ -363,6 +374,8 @@ def test_a_password_in_the_query_works_and_is_never_shown(
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
 @pytest.mark.parametrize("backend", list(SERVERS))
 def test_a_refused_login_fails_clearly_without_the_password(project, servers, backend, engine):
+    """By MySQL's error number, and asyncpg's SQLSTATE; psycopg gives no code while it
+    connects, and libpq's own words are shown, which never hold the password."""
     project = project(**engine)
     admin_url = servers(backend).admin_url
     url = admin_url.set(username="no_such_user", password=SECRET).render_as_string(
@@ -370,7 +383,9 @@ def test_a_refused_login_fails_clearly_without_the_password(project, servers, ba
     )
     env = {project.url_env: project.url_for(url)}
     result = project.alembic("upgrade", "head", check=False, env=env)
-    assert_clear_failure(
-        result,
-        f"The database server refused the login of 'no_such_user' given by {project.url_env}",
-    )
+    says = {
+        "mysql": f"The database server refused the login of 'no_such_user' given by "
+        f"{project.url_env}: check the user name and the password",
+        "postgresql": 'FATAL: role "no_such_user" does not exist',
+    }[backend]
+    assert_clear_failure(result, says)

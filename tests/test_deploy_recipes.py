@@ -1,4 +1,4 @@
-"""The README's deploy recipes, tested as far as a machine without Docker or a
+"""The guide's deploy recipes, tested as far as a machine without Docker or a
 Kubernetes cluster allows: their YAML is parsed and what Kubernetes and Compose
 act on is checked (who runs first, what is retried, where the URL comes from), and
 the commands their containers run are run for real in a rendered project, with
@@ -32,9 +32,9 @@ SLOW_REVISION = REVISIONS / "5105105105a0_slow_data_migration.py"  # 2 s
 REPLICAS = 4
 
 
-def deploying(readme: str) -> str:
-    """The README's "Deploying" section."""
-    return readme.split("\n## Deploying\n", 1)[1].split("\n## ", 1)[0]
+def guide(project) -> str:
+    """The rendered project's guide, where the recipes are."""
+    return (project / "docs" / "migrations.md").read_text()
 
 
 def fenced(section: str, language: str) -> list[str]:
@@ -90,7 +90,7 @@ def answers(request) -> dict:
 
 @pytest.fixture
 def section(rendered, answers) -> str:
-    return deploying((rendered(**answers) / "README.md").read_text())
+    return guide(rendered(**answers))
 
 
 @pytest.fixture
@@ -106,15 +106,12 @@ def found(section) -> dict[str, dict]:
 # What Kubernetes and Compose would do with the YAML.
 
 
-def test_the_section_comes_right_after_deploying_without_downtime(rendered):
-    readme = (rendered() / "README.md").read_text()
-    headings = re.findall(r"^## (.+)$", readme, re.M)
-    assert headings[headings.index("Deploying without downtime") + 1] == "Deploying"
-
-
 def test_every_recipe_says_when_to_choose_it(section):
-    """A recipe without its reason is a menu; each subsection starts with one."""
-    for recipe in section.split("\n### ")[1:]:
+    """A recipe without its reason is a menu: each subsection with a YAML recipe
+    starts with one."""
+    recipes_found = [part for part in section.split("\n### ")[1:] if "```yaml" in part]
+    assert len(recipes_found) == 4
+    for recipe in recipes_found:
         first = recipe.split("\n\n")[1]
         assert first.startswith("Choose it "), f"{recipe.splitlines()[0]}: {first}"
 
@@ -192,7 +189,7 @@ def test_the_url_comes_from_a_secret_or_the_environment_never_from_the_yaml(
     section, found, url_env
 ):
     """Every container names the URL variable once, its value from the Secret the
-    README makes; Compose interpolates it from the shell or .env, failing if unset.
+    guide makes; Compose interpolates it from the shell or .env, failing if unset.
     No URL, no password, in any YAML block."""
     for block in fenced(section, "yaml"):
         assert "://" not in block
@@ -240,14 +237,14 @@ def deployed(project, rendered, tmp_path):
     """deployed(backend URL or None) -> (Project, Database, commands): a project run
     like the image (this environment's `alembic` and `python` on PATH), its URL in
     the variable, as the Secret or Compose's environment sets it; the commands of
-    the README's default render, by recipe."""
+    the guide's default render, by recipe."""
 
     def make(url: str | None = None):
         made = project()
         database = Database(url) if url else Database.sqlite_file(tmp_path / "app.db")
         made.env[made.url_env] = made.url_for(database.url)
         made.env["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
-        commands = container_commands(recipes(deploying((rendered() / "README.md").read_text())))
+        commands = container_commands(recipes(guide(rendered())))
         return made, database, commands
 
     return make
@@ -323,7 +320,7 @@ def test_init_containers_of_pods_starting_together_run_each_revision_once(deploy
 
 @pytest.mark.parametrize("state", ["empty", "behind", "at head", "ahead of the image"])
 def test_check_heads_exits_non_zero_until_every_head_is_applied(deployed, state):
-    """The README's account of `alembic current --check-heads`, with this Alembic:
+    """The guide's account of `alembic current --check-heads`, with this Alembic:
     0 and the head at head; otherwise one FAILED line and a non-zero exit, also for
     a database at a newer release's revision. It changes nothing."""
     project, database, _ = deployed()

@@ -1,7 +1,7 @@
 """A newcomer's first hour: the commands Copier prints after the copy and the set-up
-the README shows work as written, with uv or with a fresh virtual environment's pip;
-pre-commit is installed with the rest; and the README's layout names every file the
-template wrote and says what `copier update` does to it, whatever the answers."""
+the README shows work as written, with uv or with a fresh virtual environment's pip,
+and pre-commit is installed with the rest. (What the guide's layout says of each
+file: test_yours_and_ours.py.)"""
 
 import re
 from pathlib import Path
@@ -14,9 +14,6 @@ except ModuleNotFoundError:  # Python 3.10, the minimum-versions job
 import pytest
 from helpers import (
     BIN,
-    COPIER_YML,
-    CREATE_ACCOUNT,
-    SEED_ACCOUNTS,
     SEEDED_ROWS,
     TEMPLATE_ROOT,
     Database,
@@ -35,12 +32,6 @@ ANSWER_SETS = [
     {"database": "mysql", "github_actions": False},
 ]
 README_IDS = [answers_id(answers) or "defaults" for answers in ANSWER_SETS]
-
-# What the Layout table says `copier update` does, by kind of file.
-YOURS = "yours: never touched"
-SHIPPED_REVISION = "never changed: databases record its id"
-MERGED = "updated, your edits merged"
-ANSWERS_FILE = "rewritten by Copier; edit only `_src_path`"
 
 
 def fenced_blocks(markdown: str) -> list[tuple[str, list[str]]]:
@@ -71,26 +62,6 @@ def commands(lines: list[str]) -> list[str]:
 def block_with(blocks: list[list[str]], text: str) -> list[str]:
     (block,) = [block for block in blocks if any(text in line for line in commands(block))]
     return block
-
-
-def layout_rows(readme: str) -> dict[str, list[str]]:
-    """{path named in the first cell: the row's cells}, from the README's Layout table."""
-    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
-    rows = {}
-    for line in section.splitlines():
-        if line.startswith("| `"):
-            cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-            (path,) = re.match(r"`([^`]+)`", cells[0]).groups()
-            rows[path] = cells
-    return rows
-
-
-def rendered_files(project: Path) -> set[str]:
-    return {
-        path.relative_to(project).as_posix()
-        for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.relative_to(project).parts[:1]
-    }
 
 
 def copy_for_real(directory: Path) -> tuple[Project, str]:
@@ -172,34 +143,6 @@ def test_comments_in_the_readme_and_the_message_line_up(readme, message):
         }
         shown = "\n".join(f"{column:3} {line}" for line, column in columns.items())
         assert len(set(columns.values())) <= 1, f"comments in several columns:\n{shown}"
-
-
-def test_the_layout_names_every_file_the_template_wrote(render, readme):
-    """And nothing it did not write: the table is the user's map of the project."""
-    listed = {path for path in layout_rows(readme) if not path.endswith("/")}
-    assert listed == rendered_files(render)
-
-
-def test_the_layout_says_what_copier_update_does_to_each_file(render, readme, answers):
-    """Yours (copier.yml's _skip_if_exists) is never touched; a shipped revision never
-    changes; everything else the template wrote is updated with the user's edits merged."""
-    package = answers.get("program_name", "my_program")
-    skipped = {
-        path.replace("<< program_name >>", package) for path in COPIER_YML["_skip_if_exists"]
-    }
-    rows = layout_rows(readme)
-    for path, cells in rows.items():
-        if path in skipped or path.endswith("/versions/"):
-            expected = YOURS
-        elif re.search(rf"/versions/.*-({CREATE_ACCOUNT}|{SEED_ACCOUNTS})_", path):
-            expected = SHIPPED_REVISION
-        elif path == ".copier-answers.yml":
-            expected = ANSWERS_FILE
-        else:
-            expected = MERGED
-        assert cells[-1] == expected, f"{path}: {cells}"
-    assert f"{package}/migrations/versions/" in rows, "where the user's revisions go"
-    assert skipped <= set(rows)
 
 
 @pytest.mark.slow

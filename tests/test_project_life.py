@@ -12,16 +12,14 @@ from helpers import (
     BACKENDS,
     BIN,
     ENGINE_VARIANTS,
+    LIFE,
     MODELS,
     OWN_SUITE,
-    TESTS,
+    SEED_ACCOUNTS,
     Database,
     answers_id,
-    own_tests_outcomes,
 )
 
-LIFE = TESTS / "life"
-SEED = "89feb189b99d"
 UNIQUES = ["uq_invoice_account_id_reference", "uq_invoice_account_id_period"]
 CONCURRENT_INDEX = "d20000000002"
 
@@ -157,12 +155,10 @@ def test_a_teams_revisions_upgrade_downgrade_and_keep_the_suite_green(
         assert database.version() == step.revision
         check_after(step, database, revision.read_text())
 
-        result = project.python(*OWN_SUITE, "-v", "-W", "error", env=own_suite_env)
-        skipped = skipped_own_tests(backend, step)
-        assert own_tests_outcomes(result.stdout) == project.own_tests(skipped), result.stdout
+        project.own_suite(env=own_suite_env, skipped=skipped_own_tests(backend, step))
         assert database.version() == step.revision, "the suite left this database alone"
 
-    project.alembic("downgrade", SEED)
+    project.alembic("downgrade", SEED_ACCOUNTS)
     assert database.tables() == {"account", "alembic_version"}
     assert len(database.accounts()) == 3
     project.alembic("upgrade", "head")

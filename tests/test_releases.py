@@ -1,5 +1,6 @@
-"""Releases: what the template has shipped stays put, and updating from the previous
-release lands exactly where a fresh copy does."""
+"""Releases: what the template has shipped stays put; updating from the previous
+release lands exactly where a fresh copy does; and a user's project from any release
+or later commit updates to this one with its own suite green, no edit by hand."""
 
 import filecmp
 import hashlib
@@ -7,15 +8,28 @@ import re
 
 import pytest
 import yaml
-from helpers import BIN, COPIER_YML, TEMPLATE_ROOT, git, git_commit_all
+from helpers import (
+    BIN,
+    COPIER_YML,
+    CREATE_ACCOUNT,
+    MODELS,
+    SEED_ACCOUNTS,
+    SHIPPED_FILES,
+    TEMPLATE_ROOT,
+    Database,
+    Project,
+    git,
+    git_commit_all,
+    leftovers,
+)
 
 # Every revision the template has ever shipped, with the SHA-256 of its rendered
 # file. Users' databases record these revision ids: never edit one, add a new one.
 SHIPPED_REVISIONS = {
-    "2026_11_24_0000-6ed9f93df750_create_account_table.py": (
+    SHIPPED_FILES[CREATE_ACCOUNT]: (
         "cefd963da0e088936abb17078603c3099fdfe4e43f789b49de7498ecb39b0e7e"
     ),
-    "2026_11_24_0001-89feb189b99d_seed_accounts.py": (
+    SHIPPED_FILES[SEED_ACCOUNTS]: (
         "5390c36f21eed086b02f33a34ece5b755bfe1957cae3c79caf4b697a9128773d"
     ),
 }
@@ -32,7 +46,7 @@ def test_shipped_revisions_never_change(rendered):
 
 
 def previous_release() -> str:
-    """The newest commit titled "Release X.Y.Z" before HEAD (see README, Releasing).
+    """The newest commit titled "Release X.Y.Z" before HEAD (CONTRIBUTING.md).
     Commits, unlike tags, travel with every clone of the branch."""
     log = git("log", "--format=%H %s", "HEAD~1", cwd=TEMPLATE_ROOT)
     for line in log.splitlines():
@@ -111,3 +125,78 @@ def answers(project) -> dict:
     recorded = yaml.safe_load((project / ANSWERS).read_text())
     recorded.pop("_commit")
     return recorded
+
+
+def commits_since_the_first_release() -> list[str]:
+    """The first release, and every later commit that changed what a project gets,
+    oldest first. A commit that changed only the template's tests, or the README a
+    project keeps as its own, renders as its parent did: it is left out."""
+    log = git("log", "--reverse", "--format=%H %s", "HEAD", cwd=TEMPLATE_ROOT).splitlines()
+    first = next(i for i, line in enumerate(log) if re.search(r" Release \d+\.\d+\.\d+$", line))
+    commits, seen = [], set()
+    for line in log[first:]:
+        commit = line.split()[0]
+        files = git("ls-tree", "-r", commit, "template", "copier.yml", cwd=TEMPLATE_ROOT)
+        rendered = "\n".join(f for f in files.splitlines() if not f.endswith("/README.md.jinja"))
+        if rendered not in seen:
+            seen.add(rendered)
+            commits.append(commit)
+    return commits
+
+
+COMMITS = commits_since_the_first_release()
+# A server project on the asyncio engine, from the first commit that asked for one
+# and from the newest.
+ASYNC_COMMITS = [
+    commit
+    for commit in COMMITS
+    if "async_engine:" in git("show", f"{commit}:copier.yml", cwd=TEMPLATE_ROOT)
+]
+ASYNC_SERVER = {"database": "postgresql", "async_engine": True, "seed_data": False}
+UPDATE_CASES = [
+    *(pytest.param(commit, {}, id=commit[:7]) for commit in COMMITS),
+    *(
+        pytest.param(commit, ASYNC_SERVER, id=f"{commit[:7]}-postgresql-async-noseed")
+        for commit in (ASYNC_COMMITS[0], ASYNC_COMMITS[-1])
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("commit", "answers"), UPDATE_CASES)
+def test_a_project_from_any_release_updates_with_its_own_suite_green(tmp_path, commit, answers):
+    """A user copies the template at that commit, adds a model and its revision, migrates
+    their database, edits a file of theirs, commits; then `copier update` to this
+    template. No conflict, their work as they left it, and their suite passes."""
+    project = Project.at(tmp_path, answers)
+    copy = [BIN / "copier", "copy", "--defaults", "--quiet", "--vcs-ref", commit]
+    for key, value in answers.items():
+        copy += ["--data", f"{key}={str(value).lower()}"]
+    project.run(*copy, TEMPLATE_ROOT, project.path, cwd=tmp_path)
+    git("init", "--quiet", cwd=project.path)
+    git_commit_all(project.path, "Copied from the template")
+    project.alembic("upgrade", "head")
+    project.add_models(MODELS / "note.py")
+    project.alembic("revision", "--autogenerate", "-m", "add note table")
+    project.alembic("upgrade", "head")
+    gitignore = project.path / ".gitignore"
+    gitignore.write_text(gitignore.read_text() + "/local-notes/\n")
+    git_commit_all(project.path, "Our invoices")
+    ours = {path: (project.path / path).read_text() for path in git_files(project.path)}
+
+    project.run(BIN / "copier", "update", "--defaults", "--quiet", "--vcs-ref", "HEAD")
+
+    assert leftovers(project.path) == []
+    (revision,) = project.versions.glob("*_add_note_table.py")
+    assert revision.read_text() == ours[str(revision.relative_to(project.path))]
+    assert project.models.read_text() == ours["my_program/models.py"]
+    assert gitignore.read_text().endswith("/local-notes/\n"), "the user's edit is kept"
+    project.own_suite()
+    project.alembic("upgrade", "head")
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+    database = Database.sqlite_file(project.default_database)
+    assert {"account", "note"} <= database.tables()
+
+
+def git_files(repository) -> list[str]:
+    return git("ls-files", cwd=repository).splitlines()

@@ -12,6 +12,7 @@ import pytest
 from helpers import (
     BACKENDS,
     BIN,
+    CREATE_ACCOUNT,
     ENGINE_VARIANTS,
     REVISIONS,
     SEED_ACCOUNTS,
@@ -69,8 +70,8 @@ def test_replicas_starting_together_all_start_and_run_each_revision_once(
         assert result.returncode == 0, result.stderr
     logs = "".join(result.stderr for result in results)
     for step in (
-        " -> 6ed9f93df750",
-        "6ed9f93df750 -> 89feb189b99d",
+        f" -> {CREATE_ACCOUNT}",
+        f"{CREATE_ACCOUNT} -> {SEED_ACCOUNTS}",
         "5105105105a0 -> c0c0c0c0c0c0",
     ):
         assert logs.count(f"Running upgrade {step}") == 1, logs
@@ -98,15 +99,15 @@ def test_a_held_lock_makes_others_wait_then_fail_clearly_or_go_on(project_on, ba
     hook (programs/start_up_hook.py) waits until the lock is free, its event loop
     running other tasks all along (a blocked loop would beat once or twice)."""
     project, database = project_on(backend, **engine)
-    project.alembic("upgrade", "6ed9f93df750")
+    project.alembic("upgrade", CREATE_ACCOUNT)
     start_up_hook = project.program_command("start_up_hook")
     with lock_held(project) as holder, project.start(*start_up_hook) as hook:
         started = time.monotonic()
         result = project.alembic("-x", "migration_lock_timeout=1", "upgrade", "head", check=False)
         waited = time.monotonic() - started
         api = project.program("upgrade", 1, check=False)
-        assert project.alembic("current").stdout.strip() == "6ed9f93df750"
-        assert database.version() == "6ed9f93df750", "nothing ran without the lock"
+        assert project.alembic("current").stdout.strip() == CREATE_ACCOUNT
+        assert database.version() == CREATE_ACCOUNT, "nothing ran without the lock"
         holder.kill()  # the other migration ends
         hook_output, hook_errors = hook.communicate(timeout=60)
 

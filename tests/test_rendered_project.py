@@ -1,9 +1,11 @@
-"""The rendered project as its users run it: its own tests, the snippet its users
-copy from the seed document, and the package installed from a wheel."""
+"""The rendered project as its users run it: its own tests, the runtime's Python API
+on each database, the snippet its users copy from the seed document, and the
+package installed from a wheel."""
 
 import json
 import os
 import re
+import shutil
 import zipfile
 
 import pytest
@@ -13,10 +15,11 @@ from helpers import (
     ENGINE_VARIANTS,
     OWN_SUITE,
     PROGRAMS,
+    PROJECT_TESTS,
+    SEED_ACCOUNTS,
     SEEDED_ROWS,
     Database,
     answers_id,
-    own_tests_outcomes,
 )
 from sqlalchemy import make_url
 
@@ -32,11 +35,35 @@ def test_the_projects_own_tests_pass(project, server_database, tmp_path, backend
     if backend != "sqlite":
         env[project.test_url_env] = project.url_for(server_database(backend))
 
-    result = project.python(*OWN_SUITE, "-v", "-W", "error", env=env)
     skipped = {"test_downgrade_leaves_no_trace"} if backend == "mysql" else set()
-    assert own_tests_outcomes(result.stdout) == project.own_tests(skipped=skipped), result.stdout
+    project.own_suite(env=env, skipped=skipped)
     assert not configured.exists(), "the tests touched the configured database"
     assert not project.default_database.exists(), "the tests touched the default database"
+
+
+RUNTIME_API_CASES = [
+    pytest.param(backend, engine, id=f"{backend}-{answers_id(engine)}")
+    for backend in BACKENDS
+    for engine in ENGINE_VARIANTS
+]
+
+
+@pytest.mark.parametrize(("backend", "engine"), RUNTIME_API_CASES)
+def test_the_runtime_api_works_on_each_database(project, server_database, backend, engine):
+    """The Python API as applications and tools call it (fixtures/project_tests/),
+    run inside a rendered project with its own fixtures: upgrade() and friends, a
+    connection, engine or async connection handed over, the caller's transaction,
+    the application's logging."""
+    project = project(**engine)
+    tests = ["test_runtime_api.py"] + (["test_runtime_async.py"] if project.async_engine else [])
+    for name in tests:
+        shutil.copy(PROJECT_TESTS / name, project.path / "tests" / name)
+    env = {}
+    if backend != "sqlite":
+        env[project.test_url_env] = project.url_for(server_database(backend))
+    skipped = {"test_downgrade_leaves_no_trace"} if backend == "mysql" else set()
+    outcomes = project.own_suite(env=env, skipped=skipped)
+    assert {test.split("::")[0] for test in outcomes} >= {f"tests/{name}" for name in tests}
 
 
 # The configured database, spelled another way in the test variable: as a path
@@ -102,10 +129,10 @@ def test_alembic_ini_logging_spares_loggers_that_already_exist(project):
 
 
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
-def test_readme_lifespan_snippet_migrates_at_start_up(project, engine):
+def test_the_guides_lifespan_snippet_migrates_at_start_up(project, engine):
     project = project(**engine)
-    result = project.program("readme_lifespan")
-    assert result.stdout.strip() == "89feb189b99d"
+    result = project.program("guide_lifespan")
+    assert result.stdout.strip() == SEED_ACCOUNTS
     assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
 
 
@@ -117,7 +144,7 @@ def test_installed_wheel_migrates_from_outside_the_source_tree(project, tmp_path
     project.run(BIN / "uv", "build", "--wheel", "--out-dir", dist, project.path, env=uv_env)
     (wheel,) = dist.glob("*.whl")
     packaged = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("env.py", "script.py.mako", "__init__.py"):
+    for name in ("env.py", "script.py.mako", "__init__.py", "runtime/environment.py"):
         assert f"my_program/migrations/{name}" in packaged
     assert any(
         re.match(r"my_program/migrations/versions/.*_seed_accounts\.py$", n) for n in packaged
@@ -135,7 +162,7 @@ def test_installed_wheel_migrates_from_outside_the_source_tree(project, tmp_path
     project.env["PYTHONPATH"] = None  # the installed package, not the source tree
     project.run(python, PROGRAMS / "upgrade.py", "my_program", cwd=outside)
     result = project.run(python, PROGRAMS / "current.py", "my_program", cwd=outside)
-    assert result.stdout.strip() == "89feb189b99d"
+    assert result.stdout.strip() == SEED_ACCOUNTS
     assert Database.sqlite_file(project.default_database).accounts() == SEEDED_ROWS
 
     # Only SQLite's driver comes with the default answers: the error names the extra.

@@ -9,10 +9,20 @@ except ModuleNotFoundError:  # Python 3.10, the minimum-versions job
 
 import pytest
 import yaml
-from helpers import BIN, DRIVERNAMES, MATRIX, QUESTIONS, answers_id
+from helpers import (
+    BIN,
+    CREATE_ACCOUNT,
+    DRIVERNAMES,
+    ENGINE_VARIANTS,
+    MATRIX,
+    QUESTIONS,
+    SEED_ACCOUNTS,
+    SHIPPED_FILES,
+    answers_id,
+)
 
 SEED_FILES = [
-    "{package}/migrations/versions/2026_11_24_0001-89feb189b99d_seed_accounts.py",
+    f"{{package}}/migrations/versions/{SHIPPED_FILES[SEED_ACCOUNTS]}",
     "tests/test_seed_data.py",
 ]
 # squawk on the revisions' PostgreSQL SQL (test_revision_linter.py).
@@ -24,24 +34,29 @@ ALWAYS = [
     ".pre-commit-config.yaml",
     "README.md",
     "alembic.ini",
+    "docs/migrations.md",
     "pyproject.toml",
     "{package}/__init__.py",
     "{package}/models.py",
     "{package}/settings.py",
     "{package}/migrations/__init__.py",
-    "{package}/migrations/autogenerate.py",
-    "{package}/migrations/engine.py",
     "{package}/migrations/env.py",
-    "{package}/migrations/errors.py",
-    "{package}/migrations/lock.py",
-    "{package}/migrations/timeouts.py",
-    "{package}/migrations/history.py",
     "{package}/migrations/head.txt",
+    "{package}/migrations/history.py",
     "{package}/migrations/script.py.mako",
-    "{package}/migrations/versions/2026_11_24_0000-6ed9f93df750_create_account_table.py",
+    "{package}/migrations/timeouts.py",
+    f"{{package}}/migrations/versions/{SHIPPED_FILES[CREATE_ACCOUNT]}",
+    "{package}/migrations/runtime/__init__.py",
+    "{package}/migrations/runtime/autogenerate.py",
+    "{package}/migrations/runtime/database.py",
+    "{package}/migrations/runtime/environment.py",
+    "{package}/migrations/runtime/errors.py",
+    "{package}/migrations/runtime/history.py",
+    "{package}/migrations/runtime/lock.py",
+    "{package}/migrations/runtime/testing.py",
+    "{package}/migrations/runtime/timeouts.py",
     "tests/conftest.py",
     "tests/test_migrations.py",
-    "tests/test_programmatic_api.py",
 ]
 DELIMITERS = ["<<", "<%", "%>", "<#"]
 
@@ -85,8 +100,6 @@ def rendered_files(project):
 def test_rendered_tree(project, answers, package):
     files = {str(path.relative_to(project)) for path in rendered_files(project)}
     expected = ALWAYS + (SEED_FILES if answers["seed_data"] else [])
-    if answers.get("async_engine"):
-        expected.append("tests/test_async_engine.py")
     if answers["database"] != "sqlite":
         expected.append(f".github/workflows/tests-{answers['database']}.yml")
     if answers["database"] == "postgresql":
@@ -122,11 +135,26 @@ def test_ruff_finds_nothing_to_fix_or_format(project):
         assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout}"
 
 
-def test_settings_name_the_drivers_of_the_engines_kind(project, answers, package):
-    settings = (project / package / "settings.py").read_text()
-    drivernames = DRIVERNAMES["async" if answers.get("async_engine") else "sync"]
-    for database, drivername in drivernames.items():
-        assert f'    "{database}": "{drivername}",' in settings
+def test_the_runtime_names_the_drivers_of_the_engines_kind(project, answers, package):
+    database = (project / package / "migrations" / "runtime" / "database.py").read_text()
+    engine_kind = "async" if answers.get("async_engine") else "sync"
+    assert f"ASYNC_ENGINE = {engine_kind == 'async'}\n" in database
+    for name, drivername in DRIVERNAMES[engine_kind].items():
+        assert f'    "{name}": "{drivername}",' in database
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_mypy_strict_passes_on_the_package(rendered, engine):
+    """The runtime is typed, and so is what the template gives the user: a user who
+    runs mypy --strict starts clean, in either variant."""
+    result = subprocess.run(
+        [str(BIN / "mypy"), "--strict", "--cache-dir", "/dev/null", "my_program"],
+        cwd=rendered(**engine),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_driver_dependency_follows_the_database_answer(project, answers, package):
@@ -149,8 +177,8 @@ def test_asyncio_drivers_follow_the_async_engine_answer(project, answers):
     assert metadata["optional-dependencies"]["mysql"][0].startswith(mysql_driver)
 
 
-def test_readme_shows_the_url_for_the_chosen_database(project, answers, package):
-    readme = (project / "README.md").read_text()
+def test_the_guide_shows_the_url_for_the_chosen_database(project, answers, package):
+    readme = (project / "docs" / "migrations.md").read_text()
     database = answers["database"]
     drivername = DRIVERNAMES["async" if answers.get("async_engine") else "sync"][database]
     scheme = f"{drivername}:////" if database == "sqlite" else f"{drivername}://"

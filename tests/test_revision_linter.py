@@ -1,7 +1,7 @@
 """A PostgreSQL project lints the SQL of every revision with squawk, offline: its
 own test (tests/test_lint_revisions.py), run by pytest, pre-commit and CI. The
 shipped revisions pass; a revision that would block or rewrite a live table fails,
-named with squawk's rule; its safe rewrite passes, and migrates; the README's way
+named with squawk's rule; its safe rewrite passes, and migrates; the guide's way
 to accept a risk knowingly does both. Other databases get none of it."""
 
 import os
@@ -30,15 +30,15 @@ UNSAFE = {
         "adding-foreign-key-constraint",
     },
 }
-# Their safe rewrites, in order; then the README's example (readme_revision()).
+# Their safe rewrites, in order; then the guide's example (guide_revision()).
 SAFE = [
     "5afe00000001_index_account_names_concurrently.py",
     "5afe00000002_add_account_emails.py",
     "5afe00000003_constrain_accounts_not_valid.py",
     "5afe00000004_validate_account_constraints.py",
 ]
-README_REVISION = "5afe00000005_index_account_dates_knowingly.py"
-README_REVISION_SOURCE = '''"""The README's way to accept a risk knowingly.
+GUIDE_REVISION = "5afe00000005_index_account_dates_knowingly.py"
+GUIDE_REVISION_SOURCE = '''"""The guide's way to accept a risk knowingly.
 
 Revision ID: 5afe00000005
 Revises: 5afe00000004
@@ -84,13 +84,13 @@ def shipped(project) -> list[str]:
     return sorted(path.name for path in project.versions.glob("*.py"))
 
 
-def readme_revision(project) -> Path:
-    """The revision that the README's example of an accepted risk makes."""
-    readme = (project.path / "README.md").read_text()
-    section = readme.split("\n### Linting PostgreSQL revisions\n", 1)[1].split("\n#", 1)[0]
-    (upgrade,) = re.findall(r"^```python\n(.*?)^```", section, re.M | re.S)
-    path = project.versions / README_REVISION
-    path.write_text(README_REVISION_SOURCE.format(upgrade=upgrade))
+def guide_revision(project) -> Path:
+    """The revision that the guide's example of an accepted risk makes."""
+    guide = (project.path / "docs" / "migrations.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", guide, re.M | re.S)
+    (upgrade,) = [block for block in blocks if "-- squawk-ignore " in block]
+    path = project.versions / GUIDE_REVISION
+    path.write_text(GUIDE_REVISION_SOURCE.format(upgrade=upgrade))
     return path
 
 
@@ -123,14 +123,14 @@ def test_a_revision_that_would_block_a_live_table_fails_naming_its_file_and_rule
     assert 'op.execute("-- squawk-ignore RULE")' in result.stdout, "the way out"
 
 
-def test_the_safe_rewrites_and_the_readmes_accepted_risk_pass_the_linter(project):
+def test_the_safe_rewrites_and_the_guides_accepted_risk_pass_the_linter(project):
     """CONCURRENTLY in an autocommit_block(); a nullable column, and a NOT NULL one
     with a constant default; NOT VALID, validated in a later revision; and a plain
-    index after the README's squawk-ignore comment."""
+    index after the guide's squawk-ignore comment."""
     project = project(**POSTGRESQL)
     for name in SAFE:
         project.add_revision(REVISIONS / name)
-    readme_revision(project)
+    guide_revision(project)
     result = lint(project, check=True)
     assert lint_outcomes(result.stdout) == dict.fromkeys(shipped(project), "PASSED")
 
@@ -141,14 +141,14 @@ def test_the_ignore_comment_is_what_lets_the_accepted_risk_pass(project):
     project = project(**POSTGRESQL)
     for name in SAFE:
         project.add_revision(REVISIONS / name)
-    path = readme_revision(project)
+    path = guide_revision(project)
     source = path.read_text()
     comment = '    op.execute("-- squawk-ignore require-concurrent-index-creation")\n'
     assert comment in source
     path.write_text(source.replace(comment, ""))
     result = lint(project)
-    assert lint_outcomes(result.stdout)[README_REVISION] == "FAILED", result.stdout
-    assert rules_named(result.stdout) == {README_REVISION: {"require-concurrent-index-creation"}}
+    assert lint_outcomes(result.stdout)[GUIDE_REVISION] == "FAILED", result.stdout
+    assert rules_named(result.stdout) == {GUIDE_REVISION: {"require-concurrent-index-creation"}}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -158,7 +158,7 @@ def test_the_safe_rewrites_migrate(project_on, backend):
     project, database = project_on(backend, **POSTGRESQL)
     for name in SAFE:
         project.add_revision(REVISIONS / name)
-    readme_revision(project)
+    guide_revision(project)
     project.alembic("upgrade", "head")
     assert database.version() == "5afe00000005"
     for index in ("ix_account_name", "ix_account_create_date"):
@@ -193,7 +193,7 @@ def test_pre_commit_lints_the_revisions(project, tmp_path):
 @pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])
 def test_only_postgresql_projects_lint_their_revisions(rendered, database):
     """The test, its configuration, squawk in the dev group, the pre-commit hook,
-    the CI step and the README's section: all of them, or none."""
+    the CI step and the guide's section: all of them, or none."""
     path = rendered(database=database)
     postgresql = database == "postgresql"
     assert (path / LINT).is_file() is postgresql
@@ -203,8 +203,8 @@ def test_only_postgresql_projects_lint_their_revisions(rendered, database):
     config = yaml.safe_load((path / ".pre-commit-config.yaml").read_text())
     hooks = {hook["id"] for repo in config["repos"] for hook in repo["hooks"]}
     assert ("lint-revisions" in hooks) is postgresql
-    readme = (path / "README.md").read_text()
-    assert ("### Linting PostgreSQL revisions" in readme) is postgresql
+    guide = (path / "docs" / "migrations.md").read_text()
+    assert ("squawk-ignore" in guide) is postgresql
     workflows = "".join(p.read_text() for p in (path / ".github" / "workflows").iterdir())
     assert (f"run: pytest {LINT}" in workflows) is postgresql
 

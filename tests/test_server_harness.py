@@ -5,15 +5,22 @@ import os
 import subprocess
 
 import pytest
-from helpers import BIN, TEMPLATE_ROOT
+from helpers import BIN, TESTS
 
 UNREACHABLE_URL = "mysql+pymysql://root@127.0.0.1:9/mysql"  # the discard port: nothing listens
 
+# A server asked for in a test's body, or by a fixture (server_database, as
+# project_on does): a test module of its own, run with this suite's fixtures.
+NEEDS_A_SERVER = """
+def test_in_its_body(servers):
+    servers("mysql")
 
-# The server is asked for in the test's body, or by a fixture (project_on,
-# server_database); the variable is unset, or names a server that is not there.
-IN_TEST = ["tests/test_alembic_cli.py", "-k", "password and mysql"]
-IN_FIXTURE = ["tests/test_autogenerate.py", "-k", "not_null and mysql"]
+
+def test_through_a_fixture(server_database):
+    server_database("mysql")
+"""
+IN_TEST = ["-k", "in_its_body"]
+IN_FIXTURE = ["-k", "through_a_fixture"]
 UNSET = ({}, "export TEST_MYSQL_URL=mysql+pymysql://")
 UNREACHABLE = (
     {"TEST_MYSQL_URL": UNREACHABLE_URL},
@@ -37,13 +44,16 @@ UNREACHABLE = (
         "in-test-unreachable-ci",
     ],
 )
-def test_missing_server_skips_locally_and_fails_in_ci(selection, missing, ci):
+def test_missing_server_skips_locally_and_fails_in_ci(tmp_path, selection, missing, ci):
     variables, says = missing
+    (tmp_path / "test_needs_a_server.py").write_text(NEEDS_A_SERVER)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "TEST_MYSQL_URL")}
-    env.update(variables, CI=ci)
+    env.update(variables, CI=ci, PYTHONPATH=str(TESTS))
+    # This suite's conftest.py, as a plugin: its fixtures, for a module outside it.
+    plugins = ["-p", "conftest", "-p", "no:pytest_alembic", "-p", "no:cacheprovider"]
     result = subprocess.run(
-        [BIN / "python", "-m", "pytest", "-p", "no:xdist", "-rsE", *selection],
-        cwd=TEMPLATE_ROOT,
+        [BIN / "python", "-m", "pytest", "-p", "no:xdist", *plugins, "-rsE", *selection],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,

@@ -4,7 +4,7 @@ commands pay only for what they use. (Timings are in `make bench`, never here.)"
 import os
 
 import pytest
-from helpers import ENGINE_VARIANTS, answers_id
+from helpers import CREATE_ACCOUNT, ENGINE_VARIANTS, answers_id
 
 EXPLODING = 'raise RuntimeError("{} was imported")\n'
 
@@ -40,7 +40,7 @@ def test_upgrade_at_head_is_one_read_without_alembic(project, tmp_path, at_head,
     """At start-up, upgrade() at head reads the database once and imports no
     Alembic at all (head.txt names the head); behind, it needs Alembic."""
     project = project(**engine)
-    project.alembic("upgrade", "head" if at_head else "6ed9f93df750")
+    project.alembic("upgrade", "head" if at_head else CREATE_ACCOUNT)
     shadow = tmp_path / "no-alembic" / "alembic"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text(EXPLODING.format("alembic"))

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 
 import pytest
-from helpers import BIN, MODELS, TEMPLATE_ROOT, Database, Project, git, git_commit_all
+from helpers import BIN, MODELS, TEMPLATE_ROOT, Database, Project, git, git_commit_all, leftovers
 
 # What v2 of the throwaway template changes, by file: (template file, old, new).
 V2_CHANGES = {
@@ -78,17 +78,6 @@ def copier_update(project) -> subprocess.CompletedProcess:
     return project.run(BIN / "copier", "update", "--defaults")
 
 
-def leftovers(path) -> list[str]:
-    """Conflict markers and rejected hunks: Copier exits 0 even when it leaves them."""
-    found = [str(p.relative_to(path)) for p in path.rglob("*.rej")]
-    for file in path.rglob("*"):
-        if file.is_file() and ".git" not in file.parts:
-            text = file.read_text(errors="replace")
-            if "<<<<<<< " in text or ">>>>>>> " in text:
-                found.append(str(file.relative_to(path)))
-    return found
-
-
 def test_update_brings_the_fix_and_keeps_the_users_work(user_project):
     project = user_project
     (user_revision,) = project.versions.glob("*_add_invoice_table.py")
@@ -152,8 +141,9 @@ def test_switching_to_the_async_engine_keeps_the_database(user_project):
     project.run(BIN / "copier", "update", "--defaults", "--data", "async_engine=true")
 
     assert leftovers(project.path) == []
-    settings = (project.path / "my_program" / "settings.py").read_text()
-    assert "ASYNC_ENGINE = True" in settings
+    database = (project.path / "my_program" / "migrations" / "runtime" / "database.py").read_text()
+    assert "ASYNC_ENGINE = True" in database
+    assert '"sqlite+aiosqlite"' in (project.path / "my_program" / "settings.py").read_text()
     assert f"{head} (head)" in project.alembic("current").stdout
     assert "No new upgrade operations detected" in project.alembic("check").stdout
     assert project.program("current", "async").stdout.strip() == head

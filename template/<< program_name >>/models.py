@@ -1,4 +1,4 @@
-"""The database schema, as SQLAlchemy models.
+"""Yours: the database schema, as SQLAlchemy models.
 
 Alembic compares these models with the database to autogenerate revisions and to
 check that nothing has drifted: change a model, then run
@@ -28,11 +28,6 @@ class Base(DeclarativeBase):
     """The base of every model; its metadata is what Alembic compares against."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-# Every table of the models: what Alembic compares the database with, and where
-# pytest-alembic's check that every model is imported looks for them.
-metadata = Base.metadata
 
 
 class Account(Base):

@@ -1,3 +1,4 @@
+## Yours: the template of new revision files (Mako drops lines that begin with ##).
 """${message}
 
 Revision ID: ${up_revision}

@@ -1,21 +1,24 @@
-"""How `alembic revision --autogenerate` writes revisions (env.py's
-process_revision_directives): no file when nothing changed, and revisions that
-run on every database, whichever one they were generated on.
+"""The template's runtime: how `alembic revision --autogenerate` writes revisions.
+
+No file when nothing changed, and revisions that run on every database, whichever
+one they were generated on.
 """
 
 import logging
+from typing import Any
 
 from alembic.autogenerate.rewriter import Rewriter
 from alembic.operations import ops
+from alembic.runtime.migration import MigrationContext
 
 log = logging.getLogger("alembic.env")
 portable = Rewriter()
 
 
-def skip_empty(context, revision, directives) -> None:
+def skip_empty(context: MigrationContext, revision: Any, directives: list[Any]) -> None:
     """Write no file when `alembic revision --autogenerate` finds no model change."""
     # cmd_opts is None when command.revision() is called from Python.
-    if not getattr(context.config.cmd_opts, "autogenerate", False):
+    if not getattr(context.config and context.config.cmd_opts, "autogenerate", False):
         return
     if directives[0].upgrade_ops.is_empty():
         directives[:] = []
@@ -28,24 +31,31 @@ def skip_empty(context, revision, directives) -> None:
 # convention, it is a constraint: written as one, it runs everywhere.
 
 
-def is_a_unique_constraint_on_mysql(context, name) -> bool:
+def is_a_unique_constraint_on_mysql(context: MigrationContext, name: object) -> bool:
     return context.dialect.name in ("mysql", "mariadb") and str(name).startswith("uq_")
 
 
 @portable.rewrites(ops.DropIndexOp)
-def drop_unique_constraint(context, revision, op):
-    if not is_a_unique_constraint_on_mysql(context, op.index_name):
+def drop_unique_constraint(
+    context: MigrationContext, revision: Any, op: ops.DropIndexOp
+) -> ops.MigrateOperation:
+    name, table = op.index_name, op.table_name
+    if (
+        name is None
+        or table is None
+        or not is_a_unique_constraint_on_mysql(context, name)
+    ):
         return op
-    return ops.DropConstraintOp(
-        op.index_name, op.table_name, type_="unique", schema=op.schema
-    )
+    return ops.DropConstraintOp(name, table, type_="unique", schema=op.schema)
 
 
 @portable.rewrites(ops.CreateIndexOp)
-def create_unique_constraint(context, revision, op):
+def create_unique_constraint(
+    context: MigrationContext, revision: Any, op: ops.CreateIndexOp
+) -> ops.MigrateOperation:
     if not (op.unique and is_a_unique_constraint_on_mysql(context, op.index_name)):
         return op
-    columns = [getattr(column, "name", column) for column in op.columns]
+    columns = [str(getattr(column, "name", column)) for column in op.columns]
     return ops.CreateUniqueConstraintOp(
         op.index_name, op.table_name, columns, schema=op.schema
     )

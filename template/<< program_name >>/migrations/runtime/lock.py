@@ -1,4 +1,4 @@
-"""The migration lock: one migration of a database at a time.
+"""The template's runtime: the migration lock, one migration of a database at a time.
 
 Every upgrade and downgrade holds it, from the `alembic` command and from Python,
 so replicas that start together take turns and each revision runs once.
@@ -8,8 +8,8 @@ tries to take it, and if another holds it, pauses with no transaction open and
 tries again, for at most `timeout` seconds. That leaves Alembic the only owner of
 the connection's transactions, so a revision may commit and leave them
 (``op.get_context().autocommit_block()``), and a PostgreSQL
-``CREATE INDEX CONCURRENTLY``, which waits for every open transaction, never
-waits for the replicas queueing behind it.
+``CREATE INDEX CONCURRENTLY``, which waits for every open transaction, never waits
+for the replicas queueing behind it.
 
 One entry per backend in LOCKS:
 
@@ -26,29 +26,19 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from ..settings import sqlite_file
-from .errors import (
-    lock_busy_error,
-    lock_file_error,
-    lock_refused_error,
-    no_database_error,
-)
-
-if TYPE_CHECKING:  # importing sqlalchemy.ext.asyncio needs greenlet, which only
-    # projects with an asyncio engine install
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
-# Set in connection.info while the connection holds the lock, so that code running
-# on it (env.py, under upgrade()) does not try to take it a second time.
-HELD = "migration_lock_held"
+from .database import sqlite_file
+from .errors import MigrationError
 
 log = logging.getLogger(__name__)
+
+# PostgreSQL advisory locks are per database; any fixed key will do.
+POSTGRESQL_KEY = 7_239_441_846_273_615_104
 
 
 class Lock(Protocol):
@@ -63,16 +53,19 @@ class SessionLock:
     transactions, and a lost connection releases it."""
 
     def __init__(
-        self, connection: Connection, take: str, release: str, **params: object
+        self, connection: Connection, take: str, give_back: str, **params: object
     ) -> None:
         self.connection, self.params = connection, params
-        self.take, self.give_back = text(take), text(release)
+        self.take, self.give_back = text(take), text(give_back)
 
     def try_acquire(self) -> bool:
         taken = self.connection.scalar(self.take, self.params)
         self.connection.commit()  # end the statement's transaction at once
         if taken is None:  # MySQL's GET_LOCK on an error, such as a killed thread
-            raise lock_refused_error()
+            raise MigrationError(
+                "The database refused the migration lock (GET_LOCK returned NULL): "
+                "see its error log, then try again."
+            )
         return bool(taken)
 
     def release(self) -> None:
@@ -84,24 +77,28 @@ class SessionLock:
             self.connection.commit()
 
 
-class SQLiteFileLock:
+class FileLock:
     """An OS file lock (filelock's) on a file beside the database file."""
 
     def __init__(self, database: str) -> None:
-        from filelock import FileLock  # only SQLite needs it
+        import filelock  # only SQLite needs it
 
         self.path = f"{database}.lock"
-        self.file_lock = FileLock(self.path, mode=0o600, thread_local=False)
+        self.file_lock = filelock.FileLock(self.path, mode=0o600, thread_local=False)
 
     def try_acquire(self) -> bool:
-        from filelock import Timeout
+        import filelock
 
         try:
             self.file_lock.acquire(timeout=0)
-        except Timeout:
+        except filelock.Timeout:
             return False
         except OSError as error:
-            raise lock_file_error(self.path, error) from None
+            raise MigrationError(
+                f"Cannot create the migration lock file {self.path!r} beside the SQLite "
+                f"database ({error.strerror or error}): check that its directory is "
+                "writable."
+            ) from None
         return True
 
     def release(self) -> None:
@@ -119,18 +116,20 @@ class NoLock:
         pass
 
 
-# PostgreSQL advisory locks are per database; any fixed key will do.
-POSTGRESQL_KEY = 7_239_441_846_273_615_104
+def postgresql_lock(connection: Connection) -> Lock:
+    return SessionLock(
+        connection,
+        f"SELECT pg_try_advisory_lock({POSTGRESQL_KEY})",
+        f"SELECT pg_advisory_unlock({POSTGRESQL_KEY})",
+    )
 
 
 def mysql_lock(connection: Connection) -> Lock:
-    """A named lock; names are per server, so this one names the database (at
-    most 64 characters, as MySQL allows)."""
+    """A named lock; names are per server, so this one names the database (at most
+    64 characters, as MySQL allows)."""
     database = connection.scalar(text("SELECT DATABASE()"))
     connection.commit()
-    if database is None:
-        raise no_database_error()
-    name = f"alembic:{database[:56]}"
+    name = f"alembic:{str(database)[:56]}"
     return SessionLock(
         connection, "SELECT GET_LOCK(:name, 0)", "SELECT RELEASE_LOCK(:name)", name=name
     )
@@ -140,15 +139,11 @@ def sqlite_lock(connection: Connection) -> Lock:
     database = sqlite_file(connection.engine.url)
     if database is None:
         return NoLock()  # in memory, private to its connection: nobody to wait for
-    return SQLiteFileLock(database)
+    return FileLock(database)
 
 
 LOCKS: dict[str, Callable[[Connection], Lock]] = {
-    "postgresql": lambda connection: SessionLock(
-        connection,
-        f"SELECT pg_try_advisory_lock({POSTGRESQL_KEY})",
-        f"SELECT pg_advisory_unlock({POSTGRESQL_KEY})",
-    ),
+    "postgresql": postgresql_lock,
     "mysql": mysql_lock,
     "mariadb": mysql_lock,
     "sqlite": sqlite_lock,
@@ -168,68 +163,50 @@ def lock_for(connection: Connection) -> Lock:
     return make(connection)
 
 
-def pauses(timeout: float) -> Iterator[float]:
-    """The pauses between tries until `timeout` seconds from now: short at first so
-    that a quick migration delays nobody, then up to a second, each shortened at
-    random so that waiting replicas do not all try at the same moment."""
-    return pauses_until(time.monotonic() + timeout)
+@contextlib.contextmanager
+def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
+    """Hold the migration lock on `connection`; wait at most `timeout` seconds for
+    it, then raise MigrationError."""
+    lock = lock_for(connection)
+    waits = pauses_until(time.monotonic() + timeout)
+    while not lock.try_acquire():
+        pause = next(waits, None)
+        if pause is None:
+            held = (
+                "holds its lock"
+                if timeout == 0
+                else f"has held its lock for over {timeout:g} s"
+            )
+            raise MigrationError(
+                f"Another migration of this database {held}. Try again when it has "
+                "finished, or wait longer: migration_lock_timeout=SECONDS from Python, "
+                "`alembic -x migration_lock_timeout=SECONDS ...` on the command line."
+            )
+        sleep(connection, pause)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def pauses_until(
     deadline: float, first: float = 0.05, longest: float = 1.0
 ) -> Iterator[float]:
+    """The pauses between tries until `deadline` (time.monotonic()): short at
+    first so that a quick migration delays nobody, then up to `longest`, each
+    shortened at random so that waiting replicas do not all try at once."""
     pause = first
     while (left := deadline - time.monotonic()) > 0:
         yield min(left, pause * random.uniform(0.5, 1))
         pause = min(pause * 2, longest)
 
 
-@contextlib.contextmanager
-def migration_lock(connection: Connection, timeout: float | None) -> Iterator[None]:
-    """Hold the migration lock on `connection`; wait at most `timeout` seconds for
-    it, then raise MigrationError. Held already on this connection, or no timeout
-    (work that only reads): go on without it."""
-    if timeout is None or connection.info.get(HELD):
-        yield
-        return
-    lock = lock_for(connection)
-    waits = pauses(timeout)
-    while not lock.try_acquire():
-        time.sleep(next_pause(waits, timeout))
-    info = connection.info  # kept: read again, a lost connection would reconnect
-    info[HELD] = True
-    try:
-        yield
-    finally:
-        del info[HELD]
-        lock.release()
+def sleep(connection: Connection, seconds: float) -> None:
+    """Pause; on an asyncio engine's connection (in run_sync()), with its event
+    loop running other tasks meanwhile."""
+    if connection.dialect.is_async:
+        from sqlalchemy.util import await_only
 
-
-@contextlib.asynccontextmanager
-async def migration_lock_async(
-    connection: "AsyncConnection", timeout: float | None
-) -> AsyncIterator[None]:
-    """migration_lock(), for an AsyncConnection: the event loop runs other tasks
-    while this waits."""
-    if timeout is None or connection.info.get(HELD):
-        yield
-        return
-    lock = await connection.run_sync(lock_for)
-    waits = pauses(timeout)
-    while not await connection.run_sync(lambda _: lock.try_acquire()):
-        await asyncio.sleep(next_pause(waits, timeout))
-    info = connection.info  # kept: read again, a lost connection would reconnect
-    info[HELD] = True
-    try:
-        yield
-    finally:
-        del info[HELD]
-        await connection.run_sync(lambda _: lock.release())
-
-
-def next_pause(waits: Iterator[float], timeout: float) -> float:
-    """The next pause, or a MigrationError when the time is up."""
-    pause = next(waits, None)
-    if pause is None:
-        raise lock_busy_error(timeout)
-    return pause
+        await_only(asyncio.sleep(seconds))
+    else:
+        time.sleep(seconds)

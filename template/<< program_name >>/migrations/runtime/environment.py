@@ -1,0 +1,319 @@
+"""The template's runtime: the one path from env.py to the database.
+
+env.py calls run_migrations() once. Every `alembic` command comes through it, and
+so does the Python API, which runs Alembic's commands:
+
+- offline (`--sql`): the SQL is printed, the timeouts set first;
+- online, on a connection to the configured database or one handed over in
+  config.attributes["connection"]: inside a transaction the caller opened, the
+  revisions run in it, as they are; otherwise a command that only reads runs in
+  autocommit mode, and one that writes takes the migration lock (lock.py), sets
+  the session's timeouts (timeouts.py), runs each revision in a transaction of its
+  own, and tries again a revision that could not lock a table, where that is safe.
+
+A MigrationError reaches the `alembic` command as one line, and Python as itself.
+"""
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import context
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError, to_tuple
+from sqlalchemy import Connection, Engine, MetaData
+from sqlalchemy.exc import DBAPIError
+
+from .autogenerate import process_revision_directives
+from .database import engine_for, on_connection, parse_url
+from .errors import MigrationError
+from .lock import migration_lock, pauses_until, sleep
+from .timeouts import (
+    Timeouts,
+    is_table_lock_timeout,
+    session_timeouts,
+    timeout_statements,
+)
+
+log = logging.getLogger(__name__)
+
+# The commands that only read: no lock, no transaction. The others, and any
+# command run from Python without a name, take the lock.
+READING = ("current", "check", "revision", "history")
+# The commands that compare the models with the database, or whose revisions name
+# constraints by the models' naming convention; the others start faster without.
+NEEDING_MODELS = (None, "revision", "check", "upgrade", "downgrade")
+# How to find who holds a table's lock, on each server.
+LOCK_HOLDERS = {
+    "postgresql": (
+        "SELECT pid, state, xact_start, query FROM pg_stat_activity WHERE pid = "
+        "ANY(pg_blocking_pids(<migration's pid>)), or pg_locks joined to "
+        "pg_stat_activity; end one with SELECT pg_terminate_backend(pid)"
+    ),
+    "mysql": (
+        "SHOW PROCESSLIST, or on MariaDB SELECT * FROM "
+        "information_schema.metadata_lock_info; end one with KILL <id>"
+    ),
+}
+
+
+def run_migrations(
+    *,
+    url: str,
+    target_metadata: MetaData | Callable[[], MetaData] | None,
+    **options: Any,
+) -> None:
+    """Run the command Alembic is running, on the database at `url` (or the
+    connection handed over). `target_metadata` may be a function, called only by
+    the commands that need the models; `options` go to context.configure(), and
+    override the runtime's own (batch mode, process_revision_directives)."""
+    config = context.config
+    command = (
+        config.cmd_opts.cmd[0].__name__
+        if config.cmd_opts
+        else config.attributes.get("command")
+    )
+    if callable(target_metadata):
+        target_metadata = target_metadata() if command in NEEDING_MODELS else None
+    options = {
+        "target_metadata": target_metadata,
+        "render_as_batch": True,
+        "process_revision_directives": process_revision_directives,
+        **options,
+    }
+    try:
+        x_options = context.get_x_argument(as_dictionary=True)
+        timeouts = config.attributes.get("timeouts") or Timeouts.given(x_options)
+        if context.is_offline_mode():
+            print_sql(url, timeouts, options)
+        else:
+            migrate_online(url, timeouts, options, command)
+    except MigrationError as error:
+        if not config.cmd_opts:  # from Python: the caller's to catch, as it is
+            raise
+        raise CommandError(str(error)) from None  # printed as one line
+
+
+def print_sql(url: str, timeouts: Timeouts, options: dict[str, Any]) -> None:
+    """`alembic upgrade head --sql`: the URL names only the dialect."""
+    parsed = parse_url(url)
+    dialect = parsed.get_dialect()()
+    timeout_sql = timeout_statements(dialect, timeouts.table_lock, timeouts.statement)
+    context.configure(
+        url=parsed,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        on_version_apply=setting_again(timeout_sql),
+        **options,
+    )
+    with context.begin_transaction():
+        for sql in timeout_sql:
+            context.execute(sql)
+        context.run_migrations()
+
+
+def setting_again(timeout_sql: list[str]) -> Callable[..., None]:
+    """After each revision, the run's timeouts again: a revision may set its own."""
+
+    def set_again(ctx: MigrationContext, *_: Any, **__: Any) -> None:
+        for sql in timeout_sql:
+            ctx.execute(sql)
+
+    return set_again
+
+
+def migrate_online(
+    url: str, timeouts: Timeouts, options: dict[str, Any], command: str | None
+) -> None:
+    """On the configured database, or on what a caller handed over:
+
+    - a Connection (Alembic's cookbook; run_sync() of an AsyncConnection passes
+      one; so does the Python API) is used as it is;
+    - an Engine or an AsyncEngine (pytest-alembic's alembic_engine) is connected to;
+    - any other object whose connect() yields a Connection (pytest-alembic's
+      experimental checks pass one, in their transaction) is connected to;
+    - an AsyncConnection is refused: it belongs to its event loop.
+    """
+    handed_over = context.config.attributes.get("connection")
+
+    def migrate(connection: Connection) -> None:
+        migrate_on(connection, timeouts, options, command)
+
+    if (
+        handed_over is None
+        or isinstance(handed_over, Engine)
+        or is_async_engine(handed_over)
+    ):
+        engine = handed_over or engine_for(url)
+        if command in READING:
+            engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        on_connection(engine, migrate)
+    elif isinstance(handed_over, Connection):
+        migrate(handed_over)
+    elif hasattr(handed_over, "run_sync"):
+        raise MigrationError(
+            'config.attributes["connection"] holds an AsyncConnection. Hand over the '
+            "Connection that `await connection.run_sync(fn)` passes to fn instead, as "
+            "in Alembic's cookbook."
+        )
+    else:
+        with handed_over.connect() as connection:
+            migrate(connection)
+
+
+def is_async_engine(candidate: object) -> bool:
+    """An AsyncEngine (an AsyncConnection has a sync_engine too, and run_sync)."""
+    return hasattr(candidate, "sync_engine") and not hasattr(candidate, "run_sync")
+
+
+def migrate_on(
+    connection: Connection,
+    timeouts: Timeouts,
+    options: dict[str, Any],
+    command: str | None,
+) -> None:
+    if connection.in_transaction():  # the caller's transaction: the caller's to end
+        context.configure(connection=connection, **options)
+        # What an autocommit_block() holds runs in the caller's transaction too:
+        # PostgreSQL refuses what cannot run in one (CREATE INDEX CONCURRENTLY);
+        # MySQL commits the transaction at its first DDL anyway.
+        context.get_context().autocommit_block = in_the_callers_transaction  # type: ignore[method-assign]
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    if command in READING:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    timeout_sql = timeout_statements(
+        connection.dialect, timeouts.table_lock, timeouts.statement
+    )
+    with (
+        migration_lock(connection, timeouts.migration_lock),
+        session_timeouts(connection, timeout_sql),
+    ):
+        context.configure(
+            connection=connection,
+            transaction_per_migration=True,
+            on_version_apply=setting_again(timeout_sql),
+            **options,
+        )
+        run_revisions(connection, timeouts, command)
+
+
+def run_revisions(
+    connection: Connection, timeouts: Timeouts, command: str | None
+) -> None:
+    """Run the revisions; while one could not lock a table and trying again is safe
+    (PostgreSQL rolled it back completely, and it never left its transaction), try
+    again, for at most timeouts.retry_for seconds: short pauses at first, then up to
+    10 s, with no lock on a table held and the application running meanwhile."""
+    left_transaction = noting_autocommit_blocks()
+    started = time.monotonic()
+    waits = pauses_until(started + timeouts.retry_for, first=0.5, longest=10.0)
+    tries = 0
+    while True:
+        left_transaction.clear()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        except DBAPIError as error:
+            if not is_table_lock_timeout(error):
+                raise
+        tries += 1
+        retry_is_safe = connection.dialect.name == "postgresql" and not left_transaction
+        pause = next(waits, None) if retry_is_safe else None
+        revision = revision_being_run(command)
+        if pause is None:
+            raise table_lock_error(
+                revision,
+                connection.dialect.name,
+                timeouts.table_lock,
+                tries,
+                time.monotonic() - started,
+                retried=retry_is_safe,
+            ) from None
+        log.warning(
+            "%s could not lock a table within %g s; trying again in %.1f s",
+            revision,
+            timeouts.table_lock,
+            pause,
+        )
+        sleep(connection, pause)
+
+
+@contextlib.contextmanager
+def in_the_callers_transaction() -> Iterator[None]:
+    """autocommit_block() inside a transaction that is not Alembic's: it cannot
+    leave it (Alembic would fail on a bare assertion), so it stays in it."""
+    yield
+
+
+def noting_autocommit_blocks() -> list[bool]:
+    """A list that holds True once a revision has left its transaction with
+    autocommit_block(): what it did then is committed, and a retry would repeat it."""
+    migration_context = context.get_context()
+    leave = migration_context.autocommit_block
+    left: list[bool] = []
+
+    @contextlib.contextmanager
+    def autocommit_block() -> Iterator[None]:
+        left.append(True)
+        with leave():
+            yield
+
+    migration_context.autocommit_block = autocommit_block  # type: ignore[method-assign]
+    return left
+
+
+def revision_being_run(command: str | None) -> str:
+    """The revision that was running when a table lock could not be had: the next
+    one after the database's, or for a downgrade the database's own."""
+    current = set(context.get_context().get_current_heads())
+    script = context.script
+    if command == "downgrade":
+        running = [script.get_revision(head) for head in current]
+    else:
+        running = [
+            revision
+            for revision in script.walk_revisions()
+            if set(to_tuple(revision.down_revision, default=())) == current
+            or (not current and revision.down_revision is None)
+        ]
+    names = [
+        f"Revision {each.revision} ({Path(each.path).name})" for each in running if each
+    ]
+    return ", ".join(names) or "A revision"
+
+
+def table_lock_error(
+    revision: str,
+    backend: str,
+    timeout: float,
+    tries: int,
+    elapsed: float,
+    *,
+    retried: bool,
+) -> MigrationError:
+    if retried:
+        tried = "once" if tries == 1 else f"{tries} times"
+        how = f"within {timeout:g} s, tried {tried} over {elapsed:.0f} s"
+    else:  # MySQL commits DDL as it goes; an autocommit_block() committed too
+        how = f"within {timeout:g} s, and trying again could repeat what it committed"
+        if backend == "postgresql":
+            how += (
+                " (an index built CONCURRENTLY is left invalid: drop it before you "
+                "retry, and give its revision set_for_this_revision(table_lock=0))"
+            )
+    holders = LOCK_HOLDERS.get("mysql" if backend == "mariadb" else backend, "")
+    return MigrationError(
+        f"{revision} could not lock a table {how}. Another transaction holds a lock on "
+        "it: usually a long query or report, a backup, or a session left idle in a "
+        f"transaction. Find it ({holders}), then upgrade again; the database is at the "
+        "revision before it. More time: table_lock_timeout=SECONDS, retry_for=SECONDS."
+    )

@@ -1,0 +1,210 @@
+"""The template's runtime: a linear history. head.txt records the newest revision,
+and which files hold the revisions.
+
+Every `alembic revision` (autogenerate and merge too) rewrites head.txt, through
+the post-write hook in alembic.ini. So two branches that each add a revision
+change the same line of it, and git stops their merge with a conflict there,
+instead of two heads turning up later in production. Resolve it with
+
+    python -m <package>.migrations.history rebase
+
+which puts your revision on top of the other branch's, and rewrites head.txt.
+The project's tests fail when head.txt is stale (a revision written by hand):
+`python -m <package>.migrations.history record` rewrites it.
+
+The record also lets upgrade() at start-up know the head without importing
+Alembic or reading a single revision: what head.txt names is the head as long as
+the revision files are the ones it lists (by a fingerprint of their names).
+
+Nothing here imports Alembic but the commands that need it.
+"""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
+MIGRATIONS = Path(__file__).resolve().parents[1]
+VERSIONS = MIGRATIONS / "versions"
+RECORD = MIGRATIONS / "head.txt"
+# The line that marks head.txt as the template's, until the project's first record.
+TEMPLATES_RECORD = (
+    "# (The revisions the template shipped, until the first `alembic revision` here.)"
+)
+# The command, as users type it: `python -m <package>.migrations.history`.
+COMMAND = f"python -m {__name__.rsplit('.', 2)[0]}.history"
+EXPLANATION = """\
+# The template's record of the newest revision, and a fingerprint of the revision
+# files' names: `alembic revision` rewrites this file (alembic.ini, post_write_hooks).
+#
+# A merge conflict here means two branches each added a revision after the same
+# one: merged, the history would have two heads. Leave the conflict as it is and
+# run, in the project's directory:
+#
+#     {command} rebase
+#
+# It puts your revision after the other branch's, and rewrites this file. Then
+# read both revisions, `git add` them and this file, and finish the merge.
+"""
+
+
+def revision_files() -> list[str]:
+    """The names of the revision files, as Alembic finds them."""
+    with os.scandir(VERSIONS) as entries:
+        return [
+            entry.name
+            for entry in entries
+            if entry.name.endswith(".py") and entry.name != "__init__.py"
+        ]
+
+
+def fingerprint(names: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(names)).encode()).hexdigest()[:12]
+
+
+def read_record() -> tuple[str, str] | None:
+    """(head, fingerprint) from head.txt; None if it is missing or in conflict."""
+    try:
+        lines = RECORD.read_text().splitlines()
+    except OSError:
+        return None
+    values = [line.split() for line in lines if line and not line.startswith("#")]
+    if len(values) != 1 or len(values[0]) != 2:  # conflict markers, or edited
+        return None
+    head, files = values[0]
+    return head, files
+
+
+def recorded_head() -> str | None:
+    """The head, from head.txt alone, if it describes the revision files on disk:
+    a file it does not know (written by hand, a stale record) gives None."""
+    record = read_record()
+    if record is None or record[1] != fingerprint(revision_files()):
+        return None
+    return record[0]
+
+
+# The commands: they read the revisions, with Alembic.
+
+
+def script_directory() -> "ScriptDirectory":
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def record() -> str:
+    """Rewrite head.txt from the revisions; a message if there is not one head."""
+    heads = script_directory().get_heads()
+    if len(heads) != 1:
+        sys.exit(
+            f"The history has {len(heads)} heads ({', '.join(sorted(heads))}): put "
+            f"one after the other with `{COMMAND} rebase`."
+        )
+    line = f"{heads[0]} {fingerprint(revision_files())}\n"
+    RECORD.write_text(EXPLANATION.format(command=COMMAND) + line)
+    return heads[0]
+
+
+def stale() -> str | None:
+    """Why head.txt does not describe the revisions, or None if it does, or if it
+    is still the template's (a project copied, or updated from a release before
+    head.txt, that has written no revision with `alembic revision` since)."""
+    heads = script_directory().get_heads()
+    if len(heads) != 1:
+        return f"the history has {len(heads)} heads: {', '.join(sorted(heads))}"
+    wanted = (heads[0], fingerprint(revision_files()))
+    found = read_record()
+    if found != wanted and not (
+        RECORD.exists() and TEMPLATES_RECORD in RECORD.read_text()
+    ):
+        return f"head.txt records {found}, and the revisions say {wanted}"
+    return None
+
+
+def rebase(onto: str | None = None) -> None:
+    """Two heads: put the bottom revision of yours after theirs, and record."""
+    script = script_directory()
+    heads = script.get_heads()
+    if len(heads) != 2:
+        sys.exit(f"Expected two heads to put in line, found {len(heads)}: {heads}")
+    theirs = onto or their_head_from_the_conflict()
+    if theirs not in heads:
+        sys.exit(
+            "Cannot tell which head is the other branch's: name it, as in "
+            f"`{COMMAND} rebase --onto REVISION` (one of {', '.join(sorted(heads))})."
+        )
+    (yours,) = set(heads) - {theirs}
+    before_theirs = {each.revision for each in script.iterate_revisions(theirs, "base")}
+    for revision in script.iterate_revisions(yours, "base"):
+        if revision.down_revision in before_theirs or revision.down_revision is None:
+            repoint(Path(revision.path), theirs)
+            print(f"{revision.revision} now follows {theirs} ({revision.path}).")
+            break
+    print(f"head.txt records {record()}. Read both revisions before you commit.")
+
+
+def repoint(path: Path, down_revision: str) -> None:
+    """Rewrite a revision file's down_revision (and its docstring's Revises:)."""
+    text = path.read_text()
+    text = re.sub(
+        r"^(down_revision\b[^=]*=\s*).*$",
+        lambda match: f'{match.group(1)}"{down_revision}"',
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    text = re.sub(
+        r"^Revises: .*$", f"Revises: {down_revision}", text, count=1, flags=re.MULTILINE
+    )
+    path.write_text(text)
+
+
+def their_head_from_the_conflict() -> str | None:
+    """The other branch's head, from the conflict git left in head.txt: in a merge
+    it is the incoming side; in a rebase, where git replays your commits onto
+    theirs, it is the HEAD side."""
+    sides = re.findall(
+        r"^<{7} [^\n]*\n(.*?)^={7}\n(.*?)^>{7} ",
+        RECORD.read_text() if RECORD.exists() else "",
+        flags=re.MULTILINE | re.DOTALL,
+    )
+    if not sides:
+        return None
+    ours, incoming = (side.split()[0] if side.split() else "" for side in sides[0])
+    return ours if rebasing() else incoming
+
+
+def rebasing() -> bool:
+    """True while git is in the middle of a rebase of this repository."""
+    for state in ("rebase-merge", "rebase-apply"):
+        found = subprocess.run(
+            ["git", "rev-parse", "--git-path", state],
+            cwd=MIGRATIONS,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if found.returncode == 0 and (MIGRATIONS / found.stdout.strip()).exists():
+            return True
+    return False
+
+
+def main(argv: list[str]) -> None:
+    command, *rest = argv or ["check"]
+    if command == "record":  # as the post-write hook calls it (with the file's name)
+        record()
+    elif command == "check":
+        if problem := stale():
+            sys.exit(f"{problem}: run `{COMMAND} record`")
+    elif command == "rebase":
+        onto = rest[rest.index("--onto") + 1] if "--onto" in rest else None
+        rebase(onto)
+    else:
+        sys.exit(f"usage: {COMMAND} record | check | rebase")
