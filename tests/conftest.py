@@ -14,6 +14,8 @@ import pytest
 from filelock import FileLock
 from helpers import (
     SERVERS,
+    SHAPE_IDS,
+    SHAPES,
     TEMPLATE_ROOT,
     Database,
     Project,
@@ -61,6 +63,18 @@ def rendered(copie_session, tmp_path_factory):
         return path
 
     return render
+
+
+@pytest.fixture(params=SHAPES, ids=SHAPE_IDS)
+def shape(request) -> dict:
+    """An answer set that changes which files are rendered or how long lines are."""
+    return request.param
+
+
+@pytest.fixture
+def shaped_render(rendered, shape) -> Path:
+    """The read-only render of each of those answer sets."""
+    return rendered(**shape)
 
 
 @pytest.fixture

@@ -18,20 +18,9 @@ from helpers import (
     TEMPLATE_ROOT,
     Database,
     Project,
-    answers_id,
 )
 from packaging.requirements import Requirement
 from packaging.version import Version
-
-# Answer sets that change what the README lists or how long its lines are.
-ANSWER_SETS = [
-    {},
-    {"program_name": "a_really_quite_long_program_name_for_stress"},
-    {"async_engine": True, "seed_data": False},
-    {"database": "postgresql", "async_engine": True},
-    {"database": "mysql", "github_actions": False},
-]
-README_IDS = [answers_id(answers) or "defaults" for answers in ANSWER_SETS]
 
 
 def fenced_blocks(markdown: str) -> list[tuple[str, list[str]]]:
@@ -81,14 +70,9 @@ def message(tmp_path_factory, isolated_tools) -> str:
     return copy_for_real(tmp_path_factory.mktemp("message"))[1]
 
 
-@pytest.fixture(params=ANSWER_SETS, ids=README_IDS)
-def answers(request) -> dict:
-    return request.param
-
-
 @pytest.fixture
-def render(rendered, answers) -> Path:
-    return rendered(**answers)
+def render(shaped_render) -> Path:
+    return shaped_render
 
 
 @pytest.fixture

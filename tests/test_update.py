@@ -49,16 +49,9 @@ def template_v1_v2(tmp_path_factory):
 def users_project(template_v1_v2, tmp_path_factory):
     """A project copied from v1, in git, migrated, then changed and committed the
     way a user would: a new model with its revision applied, and a README edit."""
-    project = Project.at(tmp_path_factory.mktemp("users"), {})
-    copy = [BIN / "copier", "copy", "--defaults", "--vcs-ref", "v1", template_v1_v2, project.path]
-    project.run(*copy, cwd=project.path.parent)
-    git("init", "--quiet", cwd=project.path)
-    git_commit_all(project.path, "Copied from the template")
-    project.alembic("upgrade", "head")
-
-    project.add_models(MODELS / "invoice.py")
-    project.alembic("revision", "--autogenerate", "-m", "add invoice table")
-    project.alembic("upgrade", "head")
+    directory = tmp_path_factory.mktemp("users")
+    project = Project.copied_from_template(directory, template_v1_v2, "v1", {})
+    project.add_a_model_and_its_revision(MODELS / "invoice.py", "add invoice table")
     readme = project.path / "README.md"
     readme.write_text(readme.read_text() + "\n## Our own notes\n")
     # An edit to the template's plumbing, away from anything v2 changes.

@@ -9,15 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import COPIER_YML, SHIPPED_FILES, answers_id
+from helpers import COPIER_YML, SHIPPED_FILES
 
-ANSWER_SETS = [
-    {},
-    {"program_name": "a_really_quite_long_program_name_for_stress"},
-    {"async_engine": True, "seed_data": False},
-    {"database": "postgresql", "async_engine": True},
-    {"database": "mysql", "github_actions": False},
-]
 # What the Layout table may say of a file: whose it is, and what `copier update` does.
 YOURS, TEMPLATES, IMMUTABLE, COPIERS = "yours", "the template's", "nobody's: immutable", "Copier's"
 UPDATES = {
@@ -33,19 +26,14 @@ FIRST_LINES = {YOURS: re.compile(r"\bYours: "), TEMPLATES: re.compile(r"\bThe te
 SETTINGS_NAMES = {"DATABASE_URL_ENV", "data_dir", "database_url"}
 
 
-@pytest.fixture(params=ANSWER_SETS, ids=[answers_id(a) or "defaults" for a in ANSWER_SETS])
-def answers(request) -> dict:
-    return request.param
+@pytest.fixture
+def render(shaped_render) -> Path:
+    return shaped_render
 
 
 @pytest.fixture
-def render(rendered, answers) -> Path:
-    return rendered(**answers)
-
-
-@pytest.fixture
-def package(answers) -> str:
-    return answers.get("program_name", "my_program")
+def package(shape) -> str:
+    return shape.get("program_name", "my_program")
 
 
 def layout(render: Path) -> dict[str, tuple[str, str]]:
