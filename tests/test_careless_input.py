@@ -34,6 +34,11 @@ BAD_URLS = {
         f"{{postgresql}}://app:p@ss{SECRET}@127.0.0.1/app",
         "The password in {url_env} has an @ that is not URL-encoded",
     ),
+    # ... and "app@ss...@127.0.0.1" as the user name, which drivers print.
+    "unencoded-at-without-a-colon": (
+        f"{{postgresql}}://app@{SECRET}@127.0.0.1/app",
+        "The password in {url_env} has an @ that is not URL-encoded",
+    ),
     "unencoded-at-then-slash": (
         f"{{mysql}}://app:p@ss/{SECRET}@db.example.invalid/app",
         "The password in {url_env} has an @ that is not URL-encoded",
@@ -389,3 +394,23 @@ def test_a_refused_login_fails_clearly_without_the_password(project, servers, ba
         "postgresql": 'FATAL: role "no_such_user" does not exist',
     }[backend]
     assert_clear_failure(result, says)
+
+
+def test_a_mysql_connection_handed_over_without_a_database_is_refused_clearly(project, servers):
+    """A URL without a database is refused before anything connects; a Connection
+    handed over (Alembic's cookbook) has none to check but the session's."""
+    project = project()
+    admin_url = servers("mysql").admin_url.render_as_string(hide_password=False)
+    without_a_database = admin_url.rsplit("/", 1)[0]
+    result = project.program("upgrade_on_a_connection", without_a_database, check=False)
+    assert "MigrationError: The MySQL connection has no database" in result.stderr
+
+
+def test_a_database_name_the_server_refuses_is_not_blamed_on_the_query(project, servers):
+    """MySQL refuses a 70-character database name as a programming error: with no
+    query option in the URL, that is no query option's fault."""
+    project = project()
+    url = servers("mysql").admin_url.set(database="x" * 70).render_as_string(hide_password=False)
+    result = project.alembic("upgrade", "head", check=False, env={project.url_env: url})
+    assert "Incorrect database name" in result.stdout
+    assert "query option" not in result.stdout

@@ -126,6 +126,18 @@ def test_a_held_lock_makes_others_wait_then_fail_clearly_or_go_on(project_on, ba
     assert hook["beats"] >= hook["waited"] * 20 / 4, hook
 
 
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_cancelled_start_up_stops_waiting_and_migrates_nothing(project, engine):
+    """upgrade_async() runs the migration in a worker thread, which asyncio.run()
+    waits for: cancelled while another process holds the lock, the thread must stop
+    waiting (it would wait 60 s), and no revision may run after it."""
+    project = project(**engine)
+    with lock_held(project):
+        seconds = float(project.program("cancelled_start_up").stdout)
+    assert seconds < 30, f"the cancelled upgrade went on waiting: {seconds} s"
+    assert Database.sqlite_file(project.default_database).tables() == set()
+
+
 # A server limit on each statement, far shorter than the wait for the lock, set
 # through the URL: PostgreSQL's statement_timeout (ms), MariaDB's max_statement_time (s).
 STATEMENT_LIMITS = {

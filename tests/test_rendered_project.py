@@ -18,6 +18,7 @@ from helpers import (
     PROJECT_TESTS,
     SEED_ACCOUNTS,
     SEEDED_ROWS,
+    SERVERS,
     Database,
     answers_id,
 )
@@ -108,6 +109,28 @@ def test_the_projects_tests_refuse_to_run_on_the_configured_database(
     result = project.python(*OWN_SUITE, check=False, env={project.test_url_env: same})
     assert result.returncode == 4, result.stdout
     assert "names the configured database" in result.stdout + result.stderr
+    assert database.accounts() == SEEDED_ROWS
+
+
+@pytest.mark.parametrize("backend", list(SERVERS))
+def test_the_projects_tests_refuse_a_database_they_cannot_tell_apart(project_on, backend):
+    """The configured URL cannot log in (another user), or names a host that does not
+    resolve, so its server cannot be asked: a database of the test database's name at
+    the same address is the configured one, and elsewhere it may be."""
+    project, database = project_on(backend)
+    project.alembic("upgrade", "head")
+    test_url = make_url(project.env[project.url_env])
+    for configured, says in (
+        (test_url.set(username="tpl_nobody"), "names the configured database"),
+        (test_url.set(host="db.example.invalid"), "on a server that cannot be asked"),
+    ):
+        env = {
+            project.url_env: configured.render_as_string(hide_password=False),
+            project.test_url_env: test_url.render_as_string(hide_password=False),
+        }
+        result = project.python(*OWN_SUITE, check=False, env=env)
+        assert result.returncode == 4, result.stdout
+        assert says in result.stdout + result.stderr
     assert database.accounts() == SEEDED_ROWS
 
 

@@ -16,6 +16,7 @@ case at start-up, imports no Alembic at all: one read of the database.
 """
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
@@ -25,6 +26,7 @@ from ... import settings
 from . import history
 from .database import engine_for, on_connection
 from .errors import MigrationError
+from .lock import CANCELLED
 from .timeouts import Timeouts, set_for_this_revision
 
 if TYPE_CHECKING:
@@ -74,8 +76,16 @@ async def upgrade_async(
     revision: str = "head", **timeouts: "Unpack[TimeoutOptions]"
 ) -> None:
     """upgrade(), for async code (an application's start-up hook): it runs in a
-    worker thread, and the event loop goes on running other tasks meanwhile."""
-    await asyncio.to_thread(upgrade, revision, **timeouts)
+    worker thread, and the event loop goes on running other tasks meanwhile.
+    Cancelled, it stops waiting for the lock (or for a retry) and runs no further
+    revision; one that has begun runs to its end."""
+    cancelled = threading.Event()
+    token = CANCELLED.set(cancelled)  # the thread runs in a copy of this context
+    try:
+        await asyncio.to_thread(upgrade, revision, **timeouts)
+    finally:
+        cancelled.set()
+        CANCELLED.reset(token)
 
 
 def downgrade(revision: str, **timeouts: "Unpack[TimeoutOptions]") -> None:

@@ -69,7 +69,7 @@ def run_migrations(
     """Run the command Alembic is running, on the database at `url` (or the
     connection handed over). `target_metadata` may be a function, called only by
     the commands that need the models; `options` go to context.configure(), and
-    override the runtime's own (batch mode, process_revision_directives)."""
+    override the runtime's own (process_revision_directives)."""
     config = context.config
     command = (
         config.cmd_opts.cmd[0].__name__
@@ -80,7 +80,6 @@ def run_migrations(
         target_metadata = target_metadata() if command in NEEDING_MODELS else None
     options = {
         "target_metadata": target_metadata,
-        "render_as_batch": True,
         "process_revision_directives": process_revision_directives,
         **options,
     }
@@ -228,7 +227,7 @@ def run_revisions(
         tries += 1
         retry_is_safe = connection.dialect.name == "postgresql" and not left_transaction
         pause = next(waits, None) if retry_is_safe else None
-        revision = revision_being_run(command)
+        revision = name_of_the_revision_being_run(command)
         if pause is None:
             raise table_lock_error(
                 revision,
@@ -271,9 +270,10 @@ def noting_autocommit_blocks() -> list[bool]:
     return left
 
 
-def revision_being_run(command: str | None) -> str:
-    """The revision that was running when a table lock could not be had: the next
-    one after the database's, or for a downgrade the database's own."""
+def name_of_the_revision_being_run(command: str | None) -> str:
+    """The revision that was running when a table lock could not be had, as
+    "Revision <id> (<file>)": the next one after the database's, or for a
+    downgrade the database's own."""
     current = set(context.get_context().get_current_heads())
     script = context.script
     if command == "downgrade":

@@ -203,6 +203,12 @@ def main(argv: list[str]) -> None:
     elif command == "check":
         if problem := stale():
             sys.exit(f"{problem}: run `{COMMAND} record`")
+        if recorded_head() is None:  # stale, but the template's: say so, pass
+            print(
+                f"head.txt is still the template's record: `{COMMAND} record` "
+                "records this project's head.",
+                file=sys.stderr,
+            )
     elif command == "rebase":
         onto = rest[rest.index("--onto") + 1] if "--onto" in rest else None
         rebase(onto)

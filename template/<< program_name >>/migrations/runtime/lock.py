@@ -23,8 +23,10 @@ For another database there is no lock: a warning says so on every run.
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -37,6 +39,12 @@ from .errors import MigrationError
 
 log = logging.getLogger(__name__)
 
+# Set by upgrade_async() when it is cancelled, for the worker thread that runs the
+# migration: a wait for the lock or for a retry then ends. A revision that has
+# begun runs to its end.
+CANCELLED: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "migration_cancelled", default=None
+)
 # PostgreSQL advisory locks are per database; any fixed key will do.
 POSTGRESQL_KEY = 7_239_441_846_273_615_104
 
@@ -129,7 +137,12 @@ def mysql_lock(connection: Connection) -> Lock:
     64 characters, as MySQL allows)."""
     database = connection.scalar(text("SELECT DATABASE()"))
     connection.commit()
-    name = f"alembic:{str(database)[:56]}"
+    if database is None:  # a connection handed over without one
+        raise MigrationError(
+            "The MySQL connection has no database: name one in its URL, as in "
+            "mysql+pymysql://user:password@host:3306/dbname."
+        )
+    name = f"alembic:{database[:56]}"
     return SessionLock(
         connection, "SELECT GET_LOCK(:name, 0)", "SELECT RELEASE_LOCK(:name)", name=name
     )
@@ -203,10 +216,18 @@ def pauses_until(
 
 def sleep(connection: Connection, seconds: float) -> None:
     """Pause; on an asyncio engine's connection (in run_sync()), with its event
-    loop running other tasks meanwhile."""
+    loop running other tasks meanwhile. A migration whose caller was cancelled
+    (CANCELLED) stops here, with a MigrationError."""
+    cancelled = CANCELLED.get()
     if connection.dialect.is_async:
         from sqlalchemy.util import await_only
 
         await_only(asyncio.sleep(seconds))
+    elif cancelled:
+        cancelled.wait(seconds)
     else:
         time.sleep(seconds)
+    if cancelled and cancelled.is_set():
+        raise MigrationError(
+            "The migration was cancelled while it waited: nothing more was run."
+        )
