@@ -10,24 +10,25 @@ import datetime
 from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Every constraint gets a predictable name, so that later revisions can alter or
-# drop it by name on every database (SQLite's batch mode needs this). Names list
-# all their columns (column_0_N_name), so two constraints over different columns
-# never share one; a name too long for the database (63 characters on PostgreSQL,
-# 64 on MySQL) is shortened by SQLAlchemy, ending in a hash of the whole name.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 
 class Base(DeclarativeBase):
     """The base of every model; its metadata is what Alembic compares against."""
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every constraint gets a predictable name, so that later revisions can alter
+    # or drop it by name on every database (SQLite's batch mode needs this). Names
+    # list all their columns (column_0_N_name), so two constraints over different
+    # columns never share one; a name too long for the database (63 characters on
+    # PostgreSQL, 64 on MySQL) is shortened by SQLAlchemy, ending in a hash of the
+    # whole name.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 class Account(Base):
