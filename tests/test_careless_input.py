@@ -232,6 +232,17 @@ def test_bad_timeouts_are_refused_clearly(project, value):
     assert not project.default_database.exists(), "nothing was migrated"
 
 
+def test_a_misspelt_timeout_keyword_is_refused_by_name(project):
+    """upgrade()'s timeouts are keywords: one misspelt would otherwise be ignored."""
+    project = project()
+    call = "from my_program import migrations; migrations.upgrade(migration_lock_timout=1)"
+    result = project.python("-c", call, check=False)
+    says = "TypeError: upgrade() got an unexpected keyword argument 'migration_lock_timout'"
+    assert says in result.stderr
+    assert "migration_lock_timeout, retry_for, statement_timeout" in result.stderr
+    assert not project.default_database.exists(), "nothing was migrated"
+
+
 # What can be in the way of the default database's directory, and what it does.
 DATA_DIR_PROBLEMS = {
     "a-file-where-a-parent-should-be": ("file", ".local/share", "Not a directory"),
