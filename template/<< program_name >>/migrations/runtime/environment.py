@@ -46,18 +46,6 @@ READING = ("current", "check", "revision", "history")
 # The commands that compare the models with the database, or whose revisions name
 # constraints by the models' naming convention; the others start faster without.
 NEEDING_MODELS = (None, "revision", "check", "upgrade", "downgrade")
-# How to find who holds a table's lock, on each server.
-LOCK_HOLDERS = {
-    "postgresql": (
-        "SELECT pid, state, xact_start, query FROM pg_stat_activity WHERE pid = "
-        "ANY(pg_blocking_pids(<migration's pid>)), or pg_locks joined to "
-        "pg_stat_activity; end one with SELECT pg_terminate_backend(pid)"
-    ),
-    "mysql": (
-        "SHOW PROCESSLIST, or on MariaDB SELECT * FROM "
-        "information_schema.metadata_lock_info; end one with KILL <id>"
-    ),
-}
 
 
 def run_migrations(
@@ -229,13 +217,23 @@ def run_revisions(
         pause = next(waits, None) if retry_is_safe else None
         revision = name_of_the_revision_being_run(command)
         if pause is None:
-            raise table_lock_error(
-                revision,
-                connection.dialect.name,
-                timeouts.table_lock,
-                tries,
-                time.monotonic() - started,
-                retried=retry_is_safe,
+            if retry_is_safe:
+                tried = "once" if tries == 1 else f"{tries} times"
+                how = f"tried {tried} over {time.monotonic() - started:.0f} s"
+            else:  # MySQL commits DDL as it goes; an autocommit_block() committed too
+                how = "and trying again could repeat what it committed"
+            if left_transaction and connection.dialect.name == "postgresql":
+                how += (
+                    " (an index built CONCURRENTLY is left invalid: drop it before you "
+                    "retry, and give its revision set_for_this_revision(table_lock=0))"
+                )
+            raise MigrationError(
+                f"{revision} could not lock a table within {timeouts.table_lock:g} s, "
+                f"{how}. Another transaction holds a lock on it: usually a long query "
+                "or report, a backup, or a session left idle in a transaction "
+                "(docs/migrations.md shows how to find it). The database is at the "
+                "revision before it; upgrade again. More time: "
+                "table_lock_timeout=SECONDS, retry_for=SECONDS."
             ) from None
         log.warning(
             "%s could not lock a table within %g s; trying again in %.1f s",
@@ -289,31 +287,3 @@ def name_of_the_revision_being_run(command: str | None) -> str:
         f"Revision {each.revision} ({Path(each.path).name})" for each in running if each
     ]
     return ", ".join(names) or "A revision"
-
-
-def table_lock_error(
-    revision: str,
-    backend: str,
-    timeout: float,
-    tries: int,
-    elapsed: float,
-    *,
-    retried: bool,
-) -> MigrationError:
-    if retried:
-        tried = "once" if tries == 1 else f"{tries} times"
-        how = f"within {timeout:g} s, tried {tried} over {elapsed:.0f} s"
-    else:  # MySQL commits DDL as it goes; an autocommit_block() committed too
-        how = f"within {timeout:g} s, and trying again could repeat what it committed"
-        if backend == "postgresql":
-            how += (
-                " (an index built CONCURRENTLY is left invalid: drop it before you "
-                "retry, and give its revision set_for_this_revision(table_lock=0))"
-            )
-    holders = LOCK_HOLDERS.get("mysql" if backend == "mariadb" else backend, "")
-    return MigrationError(
-        f"{revision} could not lock a table {how}. Another transaction holds a lock on "
-        "it: usually a long query or report, a backup, or a session left idle in a "
-        f"transaction. Find it ({holders}), then upgrade again; the database is at the "
-        "revision before it. More time: table_lock_timeout=SECONDS, retry_for=SECONDS."
-    )

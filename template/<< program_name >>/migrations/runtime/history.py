@@ -1,21 +1,10 @@
-"""The template's runtime: a linear history. head.txt records the newest revision,
-and which files hold the revisions.
+"""The template's runtime: one line of history. head.txt records the newest revision
+and a fingerprint of the revision files' names.
 
-Every `alembic revision` (autogenerate and merge too) rewrites head.txt, through
-the post-write hook in alembic.ini. So two branches that each add a revision
-change the same line of it, and git stops their merge with a conflict there,
-instead of two heads turning up later in production. Resolve it with
-
-    python -m <package>.migrations.history rebase
-
-which puts your revision on top of the other branch's, and rewrites head.txt.
-The project's tests fail when head.txt is stale (a revision written by hand):
-`python -m <package>.migrations.history record` rewrites it.
-
-The record also lets upgrade() at start-up know the head without importing
-Alembic or reading a single revision: what head.txt names is the head as long as
-the revision files are the ones it lists (by a fingerprint of their names).
-
+Every `alembic revision` rewrites it (a post-write hook), so two branches that each
+add a revision meet as a git conflict there, not as two heads in production;
+`python -m <package>.migrations.history rebase` puts one after the other. The
+record also lets upgrade() at start-up know the head without importing Alembic.
 Nothing here imports Alembic but the commands that need it.
 """
 
@@ -39,19 +28,6 @@ TEMPLATES_RECORD = (
 )
 # The command, as users type it: `python -m <package>.migrations.history`.
 COMMAND = f"python -m {__name__.rsplit('.', 2)[0]}.history"
-EXPLANATION = """\
-# The template's record of the newest revision, and a fingerprint of the revision
-# files' names: `alembic revision` rewrites this file (alembic.ini, post_write_hooks).
-#
-# A merge conflict here means two branches each added a revision after the same
-# one: merged, the history would have two heads. Leave the conflict as it is and
-# run, in the project's directory:
-#
-#     {command} rebase
-#
-# It puts your revision after the other branch's, and rewrites this file. Then
-# read both revisions, `git add` them and this file, and finish the merge.
-"""
 
 
 def revision_files() -> list[str]:
@@ -107,8 +83,14 @@ def record() -> str:
             f"The history has {len(heads)} heads ({', '.join(sorted(heads))}): put "
             f"one after the other with `{COMMAND} rebase`."
         )
-    line = f"{heads[0]} {fingerprint(revision_files())}\n"
-    RECORD.write_text(EXPLANATION.format(command=COMMAND) + line)
+    # The file's comments stay, which say what a conflict in it means; the
+    # template's mark goes: from now on, the record is this project's.
+    lines = RECORD.read_text().splitlines() if RECORD.exists() else []
+    comments = [
+        line for line in lines if line.startswith("#") and line != TEMPLATES_RECORD
+    ]
+    record = f"{heads[0]} {fingerprint(revision_files())}"
+    RECORD.write_text("\n".join([*comments, record]) + "\n")
     return heads[0]
 
 

@@ -1,24 +1,13 @@
 """The template's runtime: the migration lock, one migration of a database at a time.
 
-Every upgrade and downgrade holds it, from the `alembic` command and from Python,
-so replicas that start together take turns and each revision runs once.
-
-The lock is never a transaction, and nobody waits for it inside one: a process
-tries to take it, and if another holds it, pauses with no transaction open and
-tries again, for at most `timeout` seconds. That leaves Alembic the only owner of
-the connection's transactions, so a revision may commit and leave them
-(``op.get_context().autocommit_block()``), and a PostgreSQL
-``CREATE INDEX CONCURRENTLY``, which waits for every open transaction, never waits
-for the replicas queueing behind it.
-
-One entry per backend in LOCKS:
-
-- PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock``);
-- MySQL and MariaDB: a named lock (``GET_LOCK`` with no wait);
-- SQLite: an OS file lock on a file beside the database, ``<database>.lock``;
-  SQLite's only lock of its own is its write lock, held by a transaction.
-
-For another database there is no lock: a warning says so on every run.
+Every upgrade and downgrade holds it, so replicas that start together take turns
+and each revision runs once. It is never a transaction, and nobody waits for it in
+one: a process tries it, and while another holds it, pauses with no transaction
+open. So a revision may leave Alembic's transaction (autocommit_block()), and a
+CREATE INDEX CONCURRENTLY, which waits for every open transaction, never waits for
+the replicas queueing behind it. PostgreSQL: an advisory lock; MySQL and MariaDB:
+GET_LOCK; SQLite: an OS file lock on <database>.lock, beside the file. Another
+database has none, and a warning says so.
 """
 
 import asyncio

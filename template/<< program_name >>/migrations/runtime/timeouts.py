@@ -1,26 +1,15 @@
 """The template's runtime: how long a migration waits, so that a live application
 never waits long for it.
 
-An ALTER TABLE waits for an exclusive lock on its table, and while it waits every
-new query on that table queues behind it: one long transaction (a report, a
-backup, a session idle in a transaction) would turn a one-second migration into
-an outage. So every statement of a migration waits at most ``table_lock`` seconds
-for a table lock (PostgreSQL's lock_timeout; MySQL's lock_wait_timeout and
-innodb_lock_wait_timeout), and a revision that could not have its lock is tried
-again (environment.py), with pauses, for at most ``retry_for`` seconds, where that
-is safe. SQLite's only lock is its write lock, which its busy timeout waits for.
-
-Four timeouts, each in seconds, named as `alembic -x NAME=SECONDS` and the
-keywords of upgrade() and downgrade() name them:
-
-- migration_lock_timeout: for another process's migration to finish (lock.py);
-- table_lock_timeout: each statement, for a lock on a table the application uses
-  (0: no limit);
-- statement_timeout: each statement, to run (0: no limit; not given: the server's
-  own limit, if any), on PostgreSQL and MariaDB;
-- retry_for: trying again a revision that could not lock a table.
-
-A revision that needs longer calls ``set_for_this_revision(table_lock=60)`` first.
+An ALTER TABLE waits for its table's lock, and every new query on the table queues
+behind it. So each statement of a migration waits at most table_lock_timeout for a
+table's lock (PostgreSQL's lock_timeout; MySQL's lock_wait_timeout), and a revision
+cut short is tried again, for at most retry_for, where that is safe (environment.py).
+The four timeouts, in seconds, are the `alembic -x NAME=SECONDS` options and the
+keywords of upgrade() and downgrade(): migration_lock_timeout (for another
+process's migration), table_lock_timeout (0: no limit), statement_timeout (0: no
+limit; not given: the server's) and retry_for. A revision that needs others calls
+set_for_this_revision() first.
 """
 
 import contextlib
