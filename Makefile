@@ -14,7 +14,7 @@ help:
 	@echo "make demo-test  the demo project's own test suite"
 	@echo "make test       the whole test suite (PostgreSQL/MariaDB tests need TEST_*_URL);"
 	@echo "                DEPENDENCIES=minimum: on the oldest supported versions"
-	@echo "make test-fast  every test that needs no server (the suite on SQLite alone)"
+	@echo "make test-fast  every test that needs no server nor the template's history"
 	@echo "make bench      what the template costs, as ratios against floors (QUICK=1: a smoke run)"
 	@echo "make lint       ruff on this repository"
 	@echo "make lock       re-pin requirements-*.txt from pyproject.toml"
