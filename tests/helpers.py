@@ -240,12 +240,12 @@ class Project:
             )
         return result
 
-    def start(self, *args, **popen) -> subprocess.Popen:
+    def start(self, *args, env=None, **popen) -> subprocess.Popen:
         """Start a command in the background, its output captured as text."""
         return subprocess.Popen(
             [str(arg) for arg in args],
             cwd=self.path,
-            env=self.environment(),
+            env=self.environment(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

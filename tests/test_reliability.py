@@ -80,9 +80,9 @@ def test_replicas_starting_together_all_start_and_run_each_revision_once(
 
 
 @contextmanager
-def lock_held(project) -> Iterator[subprocess.Popen]:
+def lock_held(project, env=None) -> Iterator[subprocess.Popen]:
     """Another process holds the migration lock until it is killed."""
-    with project.start(*project.program_command("hold_the_lock", 600)) as holder:
+    with project.start(*project.program_command("hold_the_lock", 600), env=env) as holder:
         try:
             assert holder.stdout.readline().strip() == "holding"
             yield holder
@@ -222,8 +222,9 @@ def test_nothing_the_project_creates_is_readable_by_others(project, tmp_path):
     project.alembic("upgrade", "head")
     assert stat.S_IMODE(project.default_database.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(project.default_database.stat().st_mode) == 0o600
-    lock_file = project.default_database.with_name("main.db.lock")
-    assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
+    with lock_held(project):  # filelock before 4 removes the file when it lets go
+        lock_file = project.default_database.with_name("main.db.lock")
+        assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600
     elsewhere = tmp_path / "elsewhere.db"
     project.alembic("upgrade", "head", env={project.url_env: f"sqlite:///{elsewhere}"})
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o600
@@ -259,9 +260,11 @@ def test_sqlite_uri_filenames_lock_beside_their_file_or_in_memory_not_at_all(pro
     names. A database in memory has no file, and no one to share it: no lock file."""
     project = project()
     on_disk = tmp_path / "uri.db"
-    project.alembic("upgrade", "head", env={project.url_env: f"sqlite:///file:{on_disk}?uri=true"})
+    env = {project.url_env: f"sqlite:///file:{on_disk}?uri=true"}
+    project.alembic("upgrade", "head", env=env)
     assert Database.sqlite_file(on_disk).accounts() == SEEDED_ROWS
-    assert stat.S_IMODE(on_disk.with_name("uri.db.lock").stat().st_mode) == 0o600
+    with lock_held(project, env):  # filelock before 4 removes the file when it lets go
+        assert stat.S_IMODE(on_disk.with_name("uri.db.lock").stat().st_mode) == 0o600
 
     for in_memory in ("file::memory:?cache=shared", "file:scratch?mode=memory&cache=shared"):
         project.alembic("upgrade", "head", env={project.url_env: f"sqlite:///{in_memory}&uri=true"})
