@@ -162,17 +162,17 @@ def migrate_on(
     options: dict[str, Any],
     command: str | None,
 ) -> None:
-    if connection.in_transaction():  # the caller's transaction: the caller's to end
+    """The command on `connection`: in the caller's transaction, as it is; a command
+    that reads, with no lock and no transaction of its own; one that writes, under
+    the lock and the timeouts, a transaction per revision."""
+    in_the_callers = connection.in_transaction()
+    if in_the_callers or command in READING:
         context.configure(connection=connection, **options)
-        # What an autocommit_block() holds runs in the caller's transaction too:
-        # PostgreSQL refuses what cannot run in one (CREATE INDEX CONCURRENTLY);
-        # MySQL commits the transaction at its first DDL anyway.
-        context.get_context().autocommit_block = in_the_callers_transaction  # type: ignore[method-assign]
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    if command in READING:
-        context.configure(connection=connection, **options)
+        if in_the_callers:
+            # What an autocommit_block() holds runs in the caller's transaction too:
+            # PostgreSQL refuses what cannot run in one (CREATE INDEX CONCURRENTLY);
+            # MySQL commits the transaction at its first DDL anyway.
+            context.get_context().autocommit_block = in_the_callers_transaction  # type: ignore[method-assign]
         with context.begin_transaction():
             context.run_migrations()
         return
