@@ -71,13 +71,8 @@ def message(tmp_path_factory, isolated_tools) -> str:
 
 
 @pytest.fixture
-def render(shaped_render) -> Path:
-    return shaped_render
-
-
-@pytest.fixture
-def readme(render) -> str:
-    return (render / "README.md").read_text()
+def readme(shaped_render) -> str:
+    return (shaped_render / "README.md").read_text()
 
 
 def test_the_message_upgrades_pip_before_it_installs_the_dev_group(message):
@@ -104,10 +99,10 @@ def test_the_message_and_the_readme_install_with_the_same_commands(message, read
     assert indented_blocks(message)[0] == ["cd project"]
 
 
-def test_pre_commit_is_installed_with_the_dev_group(render, readme):
+def test_pre_commit_is_installed_with_the_dev_group(shaped_render, readme):
     """.pre-commit-config.yaml is useless without pre-commit; the dev group brings it,
     at a version that reads the stage names hook repositories now use (3.2)."""
-    dev = tomllib.loads((render / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    dev = tomllib.loads((shaped_render / "pyproject.toml").read_text())["dependency-groups"]["dev"]
     (pre_commit,) = [Requirement(r) for r in dev if Requirement(r).name == "pre-commit"]
     (lower,) = [spec.version for spec in pre_commit.specifier if spec.operator == ">="]
     assert Version(lower) >= Version("3.2")

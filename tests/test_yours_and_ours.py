@@ -27,19 +27,14 @@ SETTINGS_NAMES = {"DATABASE_URL_ENV", "data_dir", "database_url"}
 
 
 @pytest.fixture
-def render(shaped_render) -> Path:
-    return shaped_render
-
-
-@pytest.fixture
 def package(shape) -> str:
     return shape.get("program_name", "my_program")
 
 
-def layout(render: Path) -> dict[str, tuple[str, str]]:
+def layout(project: Path) -> dict[str, tuple[str, str]]:
     """{path: (whose, on copier update)}, from the guide's table of files: the rows
     whose first cell is one path."""
-    guide = (render / "docs" / "migrations.md").read_text()
+    guide = (project / "docs" / "migrations.md").read_text()
     rows = {}
     for line in guide.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
@@ -49,17 +44,21 @@ def layout(render: Path) -> dict[str, tuple[str, str]]:
     return rows
 
 
-def rendered_files(render: Path) -> set[str]:
-    return {path.relative_to(render).as_posix() for path in render.rglob("*") if path.is_file()}
+def rendered_files(shaped_render: Path) -> set[str]:
+    return {
+        path.relative_to(shaped_render).as_posix()
+        for path in shaped_render.rglob("*")
+        if path.is_file()
+    }
 
 
-def test_the_layout_names_every_file_the_template_wrote(render):
+def test_the_layout_names_every_file_the_template_wrote(shaped_render):
     """And nothing it did not write: the table is the user's map of the project."""
-    listed = {path for path in layout(render) if not path.endswith("/")}
-    assert listed == rendered_files(render)
+    listed = {path for path in layout(shaped_render) if not path.endswith("/")}
+    assert listed == rendered_files(shaped_render)
 
 
-def test_the_layout_says_whose_each_file_is_as_copier_treats_it(render, package):
+def test_the_layout_says_whose_each_file_is_as_copier_treats_it(shaped_render, package):
     """Never touched: exactly copier.yml's _skip_if_exists (and versions/, whose
     other files are the user's revisions); the shipped revisions immutable; every
     other file of the user's merged, and the template's updated."""
@@ -67,7 +66,7 @@ def test_the_layout_says_whose_each_file_is_as_copier_treats_it(render, package)
         path.replace("<< program_name >>", package) for path in COPIER_YML["_skip_if_exists"]
     }
     shipped = {f"{package}/migrations/versions/{name}" for name in SHIPPED_FILES.values()}
-    for path, (whose, update) in layout(render).items():
+    for path, (whose, update) in layout(shaped_render).items():
         assert UPDATES.get(update) == whose, f"{path}: {whose}, {update}"
         if path in skipped or path.endswith("/versions/"):
             assert update == "never touched", path
@@ -75,14 +74,14 @@ def test_the_layout_says_whose_each_file_is_as_copier_treats_it(render, package)
             assert whose == IMMUTABLE, path
         else:
             assert update != "never touched", f"{path}: Copier updates it"
-    assert skipped <= set(layout(render))
+    assert skipped <= set(layout(shaped_render))
 
 
-def test_each_files_first_line_names_its_owner_as_the_layout_does(render):
+def test_each_files_first_line_names_its_owner_as_the_layout_does(shaped_render):
     """A user who opens a file learns at once whether it is theirs to edit."""
-    for path, (whose, _) in layout(render).items():
+    for path, (whose, _) in layout(shaped_render).items():
         if whose in FIRST_LINES and not path.endswith("/"):
-            first_line = (render / path).read_text().splitlines()[0]
+            first_line = (shaped_render / path).read_text().splitlines()[0]
             assert FIRST_LINES[whose].search(first_line), f"{path} ({whose}): {first_line}"
 
 
