@@ -397,6 +397,11 @@ class Database:
         rows = self.execute("SELECT version_num FROM alembic_version")
         return rows[0][0] if rows else None
 
+    def applied(self) -> dict[str, str]:
+        """The record of applied revisions: how each one came to be there."""
+        rows = self.execute("SELECT revision, how FROM alembic_version_applied")
+        return dict(rows)
+
     def accounts(self) -> list[tuple]:
         """The account rows, dates as ISO strings whatever the driver returns."""
         rows = self.execute("SELECT id, name, create_date FROM account ORDER BY id")

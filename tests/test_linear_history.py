@@ -27,8 +27,9 @@ def conflicted_files(project) -> list[str]:
 
 @pytest.mark.parametrize("how", ["merge", "rebase"])
 def test_two_branches_meet_as_a_conflict_and_one_command_puts_them_in_line(project, how):
-    """However git meets them (a merge leaves yours on the HEAD side of the
-    conflict, a rebase on the other), yours ends up after theirs."""
+    """The branch you are on keeps its history, and the one coming in follows it: on
+    `yours`, `git merge theirs` moves theirs after yours; `git rebase theirs`,
+    which replays yours onto theirs, moves yours after theirs."""
     project = project()
     two_branches(project)
     meeting = subprocess.run(
@@ -40,12 +41,13 @@ def test_two_branches_meet_as_a_conflict_and_one_command_puts_them_in_line(proje
     assert "python -m my_program.migrations.history rebase" in record, "it says what to do"
 
     result = project.python(*HISTORY, "rebase")
-    assert f"{YOURS} now follows {THEIRS}" in result.stdout
+    staying, moving = (YOURS, THEIRS) if how == "merge" else (THEIRS, YOURS)
+    assert f"{moving} now follows {staying}" in result.stdout
     heads = project.alembic("heads").stdout.split()
-    assert heads == [YOURS, "(head)"]
-    (yours,) = project.versions.glob(f"*{YOURS}_*.py")
-    assert f'down_revision: str | Sequence[str] | None = "{THEIRS}"' in yours.read_text()
-    assert f"Revises: {THEIRS}" in yours.read_text()
+    assert heads == [moving, "(head)"]
+    (moved,) = project.versions.glob(f"*{moving}_*.py")
+    assert f'down_revision: str | Sequence[str] | None = "{staying}"' in moved.read_text()
+    assert f"Revises: {staying}" in moved.read_text()
     project.python(*HISTORY, "check")
 
     git("add", "--all", cwd=project.path)
@@ -58,7 +60,7 @@ def test_two_branches_meet_as_a_conflict_and_one_command_puts_them_in_line(proje
         capture_output=True,
     )
     project.alembic("upgrade", "head")
-    assert Database.sqlite_file(project.default_database).version() == YOURS
+    assert Database.sqlite_file(project.default_database).version() == moving
 
 
 def test_a_revision_written_by_hand_fails_the_projects_tests_until_recorded(project):

@@ -11,6 +11,7 @@ import pytest
 from helpers import (
     BACKENDS,
     BIN,
+    CREATE_ACCOUNT,
     ENGINE_VARIANTS,
     LIFE,
     MODELS,
@@ -159,7 +160,8 @@ def test_a_teams_revisions_upgrade_downgrade_and_keep_the_suite_green(
         assert database.version() == step.revision, "the suite left this database alone"
 
     project.alembic("downgrade", SEED_ACCOUNTS)
-    assert database.tables() == {"account", "alembic_version"}
+    assert database.tables() == {"account", "alembic_version", "alembic_version_applied"}
+    assert database.applied().keys() == {CREATE_ACCOUNT, SEED_ACCOUNTS}
     assert len(database.accounts()) == 3
     project.alembic("upgrade", "head")
     assert database.version() == STEPS[-1].revision

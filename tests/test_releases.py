@@ -4,7 +4,9 @@ or later commit updates to this one with its own suite green, no edit by hand.""
 
 import filecmp
 import hashlib
+import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -43,6 +45,36 @@ def test_shipped_revisions_never_change(rendered):
     changed = {name for name in SHIPPED_REVISIONS if actual.get(name) != SHIPPED_REVISIONS[name]}
     assert not changed, f"shipped revisions are immutable, but these changed: {changed}"
     assert set(actual) == set(SHIPPED_REVISIONS), "record each new shipped revision here"
+
+
+# Their checksums in the record of applied revisions: the same on every Python, and
+# kept by any reformatting of the files, so no database ever sees them as changed.
+SHIPPED_CHECKSUMS = {
+    CREATE_ACCOUNT: "fc8037f7ce0c3257/45b4e2d0e2ed0a86/25b5d4e59e8c105c",
+    SEED_ACCOUNTS: "e8d673cb73ae86b3/c5ac31f2894576f6/14816619a8366e25",
+}
+CHECKSUMS = """
+import sys
+from pathlib import Path
+from my_program.migrations.runtime.applied import checksum
+for path in sorted(Path(sys.argv[1]).glob("*.py")):
+    print(path.name.split("-")[1].split("_")[0], checksum(str(path)))
+"""
+
+
+@pytest.mark.parametrize("answers", [{}, {"database": "mysql", "async_engine": True}])
+def test_shipped_revisions_checksums_never_change(rendered, answers):
+    project = rendered(**answers)
+    versions = project / "my_program" / "migrations" / "versions"
+    printed = subprocess.run(
+        [BIN / "python", "-c", CHECKSUMS, versions],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert dict(line.split() for line in printed.splitlines()) == SHIPPED_CHECKSUMS
 
 
 def previous_release() -> str:
@@ -181,7 +213,18 @@ def test_a_project_from_any_release_updates_with_its_own_suite_green(tmp_path, c
     assert {path: path.read_text() for path in ours} == ours, "the user's files as they were"
     assert gitignore.read_text().endswith("/local-notes/\n"), "the user's edit is kept"
     project.own_suite()
-    project.alembic("upgrade", "head")
+    # A database from before the record of applied revisions is taken as it is.
+    upgraded = project.alembic("upgrade", "head").stderr
+    ran = len(list(project.versions.glob("*.py")))
+    assert (f"took the {ran} revisions up to it as run" in upgraded) is before_the_record(commit)
     assert "No new upgrade operations detected" in project.alembic("check").stdout
     database = Database.sqlite_file(project.default_database)
     assert {"account", "note"} <= database.tables()
+    how = {"taken as run"} if before_the_record(commit) else {"upgrade"}
+    assert set(database.applied().values()) == how
+
+
+def before_the_record(commit: str) -> bool:
+    """True if a project from `commit` migrates with no record of applied revisions."""
+    files = git("ls-tree", "-r", "--name-only", commit, "template", cwd=TEMPLATE_ROOT)
+    return "/migrations/runtime/applied.py" not in files

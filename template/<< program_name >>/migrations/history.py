@@ -1,11 +1,12 @@
-"""The template's: `python -m <package>.migrations.history record | check | rebase`.
+"""The template's: `python -m <package>.migrations.history COMMAND`.
 
-Keeps the history one line for a team (runtime/history.py does the work).
+Keeps the history one line for a team, and shows what each database ran
+(runtime/commands.py does the work).
 """
 
 import sys
 
-from .runtime.history import main
+from .runtime.commands import main
 
 if __name__ == "__main__":
     main(sys.argv[1:])

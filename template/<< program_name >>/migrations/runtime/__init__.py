@@ -135,8 +135,10 @@ def run_command(name: str, revision: str, timeouts: Timeouts) -> None:
 
 
 def at_head() -> bool:
-    """True if the database is at the newest revision: one read of it."""
-    return on_connection(reading_engine(), database_heads) == script_heads()
+    """True if the database ran every revision of the history, up to the newest,
+    as far as one read of it can tell: its head, and how many it recorded."""
+    head, ran = on_connection(reading_engine(), database_state)
+    return head == script_heads() and ran == len(history.revision_files())
 
 
 def reading_engine() -> "Engine | AsyncEngine":
@@ -152,14 +154,20 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def database_heads(connection: Connection) -> tuple[str, ...]:
-    """What alembic_version holds; empty when unsure, so that upgrade() then takes
-    the full, locked path, which handles every case."""
+def database_state(connection: Connection) -> tuple[tuple[str, ...], int]:
+    """What alembic_version holds, and the number of revisions the record of
+    applied revisions holds; nothing when unsure, so that upgrade() then takes the
+    full, locked path, which handles every case."""
     try:
-        rows = connection.execute(text("SELECT version_num FROM alembic_version"))
-        return tuple(sorted(version for (version,) in rows))
+        rows = connection.execute(
+            text(
+                "SELECT version_num, (SELECT count(*) FROM alembic_version_applied)"
+                " FROM alembic_version"
+            )
+        ).all()
     except DBAPIError:  # no such table yet, or anything else: not sure
-        return ()
+        return (), 0
+    return tuple(sorted(version for version, _ in rows)), rows[0][1] if rows else 0
 
 
 def script_heads() -> tuple[str, ...]:

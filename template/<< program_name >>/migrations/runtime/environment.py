@@ -8,8 +8,10 @@ so does the Python API, which runs Alembic's commands:
   config.attributes["connection"]: inside a transaction the caller opened, the
   revisions run in it, as they are; otherwise a command that only reads runs in
   autocommit mode, and one that writes takes the migration lock (lock.py), sets
-  the session's timeouts (timeouts.py), runs each revision in a transaction of its
-  own, and tries again a revision that could not lock a table, where that is safe.
+  the session's timeouts (timeouts.py), compares the database's record of the
+  revisions it ran with the history (applied.py), runs each revision in a
+  transaction of its own, and tries again a revision that could not lock a table,
+  where that is safe.
 
 A MigrationError reaches the `alembic` command as one line, and Python as itself.
 """
@@ -27,6 +29,7 @@ from alembic.util import CommandError, to_tuple
 from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.exc import DBAPIError
 
+from .applied import Record, accept, listing, prepare_offline, table_for
 from .autogenerate import process_revision_directives
 from .database import engine_for, on_connection, parse_url
 from .errors import MigrationError
@@ -41,8 +44,9 @@ from .timeouts import (
 log = logging.getLogger(__name__)
 
 # The commands that only read: no lock, no transaction. The others, and any
-# command run from Python without a name, take the lock.
-READING = ("current", "check", "revision", "history")
+# command run from Python without a name, take the lock. "applied" and "accept"
+# are the runtime's own (`python -m <package>.migrations.history applied`).
+READING = ("current", "check", "revision", "history", "applied")
 # The commands that compare the models with the database, or whose revisions name
 # constraints by the models' naming convention; the others start faster without.
 NEEDING_MODELS = (None, "revision", "check", "upgrade", "downgrade")
@@ -71,6 +75,7 @@ def run_migrations(
         "process_revision_directives": process_revision_directives,
         **options,
     }
+    options["include_name"] = leaving_out_the_record(options)
     try:
         x_options = context.get_x_argument(as_dictionary=True)
         timeouts = config.attributes.get("timeouts") or Timeouts.given(x_options)
@@ -84,6 +89,27 @@ def run_migrations(
         raise CommandError(str(error)) from None  # printed as one line
 
 
+def leaving_out_the_record(options: dict[str, Any]) -> Callable[..., bool]:
+    """The user's include_name, if any, and never the record's table: autogenerate
+    and `alembic check` leave it alone, as they do alembic_version."""
+    record = table_for(options.get("version_table", "alembic_version")).name
+    theirs = options.get("include_name")
+
+    def include_name(name: str | None, type_: str, parents: Any) -> bool:
+        if type_ == "table" and name == record:
+            return False
+        return theirs(name, type_, parents) if theirs else True
+
+    return include_name
+
+
+def calling(options: dict[str, Any], *callbacks: Callable[..., None]) -> dict[str, Any]:
+    """context.configure()'s options, with Alembic calling `callbacks` after each
+    revision, then the user's own on_version_apply."""
+    theirs = to_tuple(options.get("on_version_apply"), default=())
+    return {**options, "on_version_apply": (*callbacks, *theirs)}
+
+
 def print_sql(url: str, timeouts: Timeouts, options: dict[str, Any]) -> None:
     """`alembic upgrade head --sql`: the URL names only the dialect."""
     parsed = parse_url(url)
@@ -93,12 +119,12 @@ def print_sql(url: str, timeouts: Timeouts, options: dict[str, Any]) -> None:
         url=parsed,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        on_version_apply=setting_again(timeout_sql),
-        **options,
+        **calling(options, setting_again(timeout_sql), Record()),
     )
     with context.begin_transaction():
         for sql in timeout_sql:
             context.execute(sql)
+        prepare_offline(context.get_context(), context.script)
         context.run_migrations()
 
 
@@ -162,18 +188,27 @@ def migrate_on(
     options: dict[str, Any],
     command: str | None,
 ) -> None:
-    """The command on `connection`: in the caller's transaction, as it is; a command
-    that reads, with no lock and no transaction of its own; one that writes, under
-    the lock and the timeouts, a transaction per revision."""
-    in_the_callers = connection.in_transaction()
-    if in_the_callers or command in READING:
+    """The command on `connection`: one that reads, with no lock and no transaction
+    of its own; one that writes, with the record of applied revisions, in the
+    caller's transaction as it is, otherwise under the lock and the timeouts, a
+    transaction per revision."""
+    if command in READING:
         context.configure(connection=connection, **options)
-        if in_the_callers:
-            # What an autocommit_block() holds runs in the caller's transaction too:
-            # PostgreSQL refuses what cannot run in one (CREATE INDEX CONCURRENTLY);
-            # MySQL commits the transaction at its first DDL anyway.
-            context.get_context().autocommit_block = in_the_callers_transaction  # type: ignore[method-assign]
+        if command == "applied":
+            print(listing(context.get_context(), context.script))
+            return
         with context.begin_transaction():
+            context.run_migrations()
+        return
+    record = Record()
+    if connection.in_transaction():  # the caller's
+        context.configure(connection=connection, **calling(options, record))
+        # What an autocommit_block() holds runs in the caller's transaction too:
+        # PostgreSQL refuses what cannot run in one (CREATE INDEX CONCURRENTLY);
+        # MySQL commits the transaction at its first DDL anyway.
+        context.get_context().autocommit_block = in_the_callers_transaction  # type: ignore[method-assign]
+        with context.begin_transaction():
+            record.reconcile(context.get_context(), context.script, command)
             context.run_migrations()
         return
     timeout_sql = timeout_statements(
@@ -186,14 +221,21 @@ def migrate_on(
         context.configure(
             connection=connection,
             transaction_per_migration=True,
-            on_version_apply=setting_again(timeout_sql),
-            **options,
+            **calling(options, setting_again(timeout_sql), record),
         )
-        run_revisions(connection, timeouts, command)
+        if command == "accept":
+            accepted = context.config.attributes["accept"]
+            for name in accept(context.get_context(), context.script, accepted):
+                print(f"{name}: accepted as it is now.")
+            return
+        run_revisions(connection, timeouts, command, record)
 
 
 def run_revisions(
-    connection: Connection, timeouts: Timeouts, command: str | None
+    connection: Connection,
+    timeouts: Timeouts,
+    command: str | None,
+    record: Record,
 ) -> None:
     """Run the revisions; while one could not lock a table and trying again is safe
     (PostgreSQL rolled it back completely, and it never left its transaction), try
@@ -207,6 +249,7 @@ def run_revisions(
         left_transaction.clear()
         try:
             with context.begin_transaction():
+                record.reconcile(context.get_context(), context.script, command)
                 context.run_migrations()
             return
         except DBAPIError as error:

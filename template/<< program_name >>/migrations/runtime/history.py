@@ -11,7 +11,6 @@ Nothing here imports Alembic but the commands that need it.
 import hashlib
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,23 +110,25 @@ def stale() -> str | None:
 
 
 def rebase(onto: str | None = None) -> None:
-    """Two heads: put the bottom revision of yours after theirs, and record."""
+    """Two heads: put the bottom revision of the branch coming in after the other
+    head, and record. What stays put is the side of the branch being merged into
+    (or rebased onto), whose revisions other people, and databases, may have run."""
     script = script_directory()
     heads = script.get_heads()
     if len(heads) != 2:
         sys.exit(f"Expected two heads to put in line, found {len(heads)}: {heads}")
-    theirs = onto or their_head_from_the_conflict()
-    if theirs not in heads:
+    staying = onto or head_side_of_the_conflict()
+    if staying not in heads:
         sys.exit(
-            "Cannot tell which head is the other branch's: name it, as in "
+            "Cannot tell which head is the branch's being merged into: name it, as in "
             f"`{COMMAND} rebase --onto REVISION` (one of {', '.join(sorted(heads))})."
         )
-    (yours,) = set(heads) - {theirs}
-    before_theirs = {each.revision for each in script.iterate_revisions(theirs, "base")}
-    for revision in script.iterate_revisions(yours, "base"):
-        if revision.down_revision in before_theirs or revision.down_revision is None:
-            repoint(Path(revision.path), theirs)
-            print(f"{revision.revision} now follows {theirs} ({revision.path}).")
+    (coming,) = set(heads) - {staying}
+    below = {each.revision for each in script.iterate_revisions(staying, "base")}
+    for revision in script.iterate_revisions(coming, "base"):
+        if revision.down_revision in below or revision.down_revision is None:
+            repoint(Path(revision.path), staying)
+            print(f"{revision.revision} now follows {staying} ({revision.path}).")
             break
     print(f"head.txt records {record()}. Read both revisions before you commit.")
 
@@ -148,51 +149,22 @@ def repoint(path: Path, down_revision: str) -> None:
     path.write_text(text)
 
 
-def their_head_from_the_conflict() -> str | None:
-    """The other branch's head, from the conflict git left in head.txt: in a merge
-    it is the incoming side; in a rebase, where git replays your commits onto
-    theirs, it is the HEAD side."""
+def head_side_of_the_conflict() -> str | None:
+    """The head on the HEAD side of the conflict git left in head.txt: in a merge
+    (or a cherry-pick), the branch being merged into; in a rebase, where git
+    replays your commits onto theirs, theirs."""
     sides = re.findall(
-        r"^<{7} [^\n]*\n(.*?)^={7}\n(.*?)^>{7} ",
+        r"^<{7} [^\n]*\n(.*?)^={7}\n",
         RECORD.read_text() if RECORD.exists() else "",
         flags=re.MULTILINE | re.DOTALL,
     )
-    if not sides:
-        return None
-    ours, incoming = (side.split()[0] if side.split() else "" for side in sides[0])
-    return ours if rebasing() else incoming
-
-
-def rebasing() -> bool:
-    """True while git is in the middle of a rebase of this repository."""
-    for state in ("rebase-merge", "rebase-apply"):
-        found = subprocess.run(
-            ["git", "rev-parse", "--git-path", state],
-            cwd=MIGRATIONS,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if found.returncode == 0 and (MIGRATIONS / found.stdout.strip()).exists():
-            return True
-    return False
-
-
-def main(argv: list[str]) -> None:
-    command, *rest = argv or ["check"]
-    if command == "record":  # as the post-write hook calls it (with the file's name)
-        record()
-    elif command == "check":
-        if problem := stale():
-            sys.exit(f"{problem}: run `{COMMAND} record`")
-        if recorded_head() is None:  # stale, but the template's: say so, pass
-            print(
-                f"head.txt is still the template's record: `{COMMAND} record` "
-                "records this project's head.",
-                file=sys.stderr,
-            )
-    elif command == "rebase":
-        onto = rest[rest.index("--onto") + 1] if "--onto" in rest else None
-        rebase(onto)
-    else:
-        sys.exit(f"usage: {COMMAND} record | check | rebase")
+    values = (
+        [
+            line.split()
+            for line in sides[0].splitlines()
+            if line and not line.startswith("#")
+        ]
+        if sides
+        else []
+    )
+    return values[0][0] if values else None

@@ -1,0 +1,460 @@
+"""The template's runtime: the record of the revisions each database ran.
+
+Alembic keeps only the head in alembic_version and takes every revision below it
+as run. Beside it, alembic_version_applied keeps a row per revision the database
+ran: its id, its parent then, a checksum of its code, when, how long it took, and
+how it came to be there. Each row is written in its revision's transaction, and a
+downgrade removes it.
+
+Before a command writes, under the migration lock, reconcile() compares the record
+with the history:
+
+- a database at a head the record does not hold (one from before the record, or
+  migrated by another tool) is taken as having run everything up to it, once;
+- a revision below the head that the database never ran (a rebase, a merge, a
+  down_revision edited by hand) is run now, out of order;
+- a revision it ran whose code has changed since stops the command, until the
+  change is reviewed and accepted.
+"""
+
+import ast
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from alembic.util import CommandError, to_tuple
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    MetaData,
+    String,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.schema import CreateTable
+
+from .errors import MigrationError
+from .history import COMMAND
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext, MigrationInfo
+    from alembic.script import Script, ScriptDirectory
+    from alembic.script.revision import RevisionMap
+
+log = logging.getLogger("alembic.env")
+
+SUFFIX = "_applied"
+# What a row's `how` says.
+UPGRADED, OUT_OF_ORDER, TAKEN_AS_RUN, STAMPED = (
+    "upgrade",
+    "out of order",
+    "taken as run",
+    "stamp",
+)
+# A checksum's parts, in order: upgrade(), downgrade(), and the rest of the file.
+PARTS = ("upgrade()", "downgrade()", "the code outside upgrade() and downgrade()")
+# Where the revision stands in the history, not what it does: a rebase changes
+# these and nothing else.
+PLACE = {"revision", "down_revision", "branch_labels", "depends_on"}
+# Fields of a syntax tree that say nothing about what the code does.
+NOT_CODE = {"ctx", "kind", "type_comment"}
+
+
+def table_for(version_table: str, schema: str | None = None) -> Table:
+    return Table(
+        version_table + SUFFIX,
+        MetaData(),
+        Column("revision", String(128), primary_key=True),
+        Column("down_revision", String(255)),
+        Column("checksum", String(64), nullable=False),
+        Column("how", String(16), nullable=False),
+        Column(
+            "applied_at",
+            DateTime(timezone=True),
+            server_default=func.current_timestamp(),
+            nullable=False,
+        ),
+        Column("seconds", Float),
+        schema=schema,
+    )
+
+
+def table_of(ctx: "MigrationContext") -> Table:
+    return table_for(ctx.version_table, ctx.version_table_schema)
+
+
+def prepare_offline(ctx: "MigrationContext", script: "ScriptDirectory") -> None:
+    """In offline SQL, which cannot read the record: its table, unless the database
+    has it, and the revisions up to where the SQL starts, unless it holds them."""
+    table = table_of(ctx)
+    ctx.execute(CreateTable(table, if_not_exists=True))
+    for revision in ancestors(script.revision_map, ctx.get_current_heads()):
+        row = row_of(revision, TAKEN_AS_RUN)
+        values = [literal(value, table.c[name].type) for name, value in row.items()]
+        unrecorded = ~exists().where(table.c.revision == revision.revision)
+        ctx.execute(
+            insert(table).from_select(list(row), select(*values).where(unrecorded))
+        )
+
+
+# The checksum: what a revision does, not how it is written.
+
+
+_checksums: dict[tuple[str, int, int], str] = {}
+
+
+def checksum(path: str) -> str:
+    """Digests of upgrade(), downgrade() and the rest, joined by "/": comments,
+    formatting, docstrings, the order of the imports and the revision's place in
+    the history left out. The same on every Python version, for the same code."""
+    status = os.stat(path)
+    key = (path, status.st_mtime_ns, status.st_size)
+    if key not in _checksums:
+        functions = {"upgrade": "", "downgrade": ""}
+        imports, rest = set(), []
+        for node in ast.parse(Path(path).read_bytes()).body:
+            if isinstance(node, ast.FunctionDef) and node.name in functions:
+                functions[node.name] = canonical(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports.update(imported(node))
+            elif not places(node):
+                rest.append(node)
+        parts = [*functions.values(), canonical(rest) + repr(sorted(imports))]
+        _checksums[key] = "/".join(
+            hashlib.sha256(part.encode()).hexdigest()[:16] for part in parts
+        )
+    return _checksums[key]
+
+
+def imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """Each name an import statement binds, as a line of its own would import it."""
+    source = (
+        f"from {'.' * node.level}{node.module or ''} "
+        if isinstance(node, ast.ImportFrom)
+        else ""
+    )
+    return [f"{source}import {alias.name} as {alias.asname}" for alias in node.names]
+
+
+def places(node: ast.stmt) -> bool:
+    """True for `down_revision = ...` and its like."""
+    targets = (
+        node.targets
+        if isinstance(node, ast.Assign)
+        else [getattr(node, "target", None)]
+    )
+    return any(
+        isinstance(target, ast.Name) and target.id in PLACE for target in targets
+    )
+
+
+def canonical(node: object) -> str:
+    """A syntax tree as text: its nodes and their fields, without positions, and
+    without the empty fields that newer Pythons add."""
+    if isinstance(node, list):
+        return (
+            "["
+            + ",".join(canonical(each) for each in node if not documents(each))
+            + "]"
+        )
+    if not isinstance(node, ast.AST):
+        return repr(node)
+    fields = (
+        f"{name}={canonical(value)}"
+        for name, value in ast.iter_fields(node)
+        if name not in NOT_CODE and value is not None and value != []
+    )
+    return f"{type(node).__name__}({','.join(fields)})"
+
+
+def documents(node: object) -> bool:
+    """True for a docstring, or any other string standing alone as a statement."""
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def what_changed(recorded: str, now: str) -> str:
+    parts = zip(PARTS, recorded.split("/"), now.split("/"), strict=False)
+    return " and ".join(part for part, old, new in parts if old != new) or "its code"
+
+
+# Writing the record, as the revisions run.
+
+
+class Record:
+    """The record, in one run of a command that writes: reconcile() before the
+    revisions run, and a row per revision as each ends, in its transaction (this
+    is Alembic's on_version_apply callback), gone again when it is downgraded; at
+    base, the record's table goes too."""
+
+    def __init__(self) -> None:
+        self.since = time.monotonic()
+        self.has_table = False
+
+    def __call__(
+        self,
+        *,
+        ctx: "MigrationContext",
+        step: "MigrationInfo",
+        heads: set[str],
+        **_: Any,
+    ) -> None:
+        took = None if ctx.as_sql else time.monotonic() - self.since
+        if not (self.has_table or ctx.as_sql):  # offline, prepare_offline() made it
+            assert ctx.connection is not None
+            table_of(ctx).create(ctx.connection, checkfirst=True)
+            self.has_table = True
+        if step.is_stamp:
+            if not ctx.as_sql:  # offline, the record cannot be read
+                take_as_run(ctx, step.revision_map, heads, STAMPED)
+        elif step.is_upgrade:
+            revision = step.up_revision
+            assert revision is not None
+            how = UPGRADED if revision.revision in heads else OUT_OF_ORDER
+            write(ctx, revision, how, took)  # type: ignore[arg-type]
+        elif heads or ctx.as_sql:
+            table = table_of(ctx)
+            ctx.execute(delete(table).where(table.c.revision.in_(step.up_revision_ids)))
+        else:  # at base, where nothing has run: no record, as no revision's tables
+            assert ctx.connection is not None
+            table_of(ctx).drop(ctx.connection)
+        self.since = time.monotonic()
+
+    def reconcile(
+        self, ctx: "MigrationContext", script: "ScriptDirectory", command: str | None
+    ) -> None:
+        """Take a database with no record (or another tool's) as it is, run what
+        it never ran below its head, and stop if what it ran has changed since. A
+        stamp says where the database is: the record follows it (__call__)."""
+        if command == "stamp":
+            return
+        table = table_of(ctx)
+        connection = ctx.connection
+        assert connection is not None
+        with ctx.begin_transaction(_per_migration=True):
+            heads = ctx.get_current_heads()
+            recorded = {}
+            if connection.dialect.has_table(connection, table.name, table.schema):
+                query = select(table.c.revision, table.c.checksum)
+                recorded = dict(connection.execute(query).all())
+            elif not heads:  # nothing has run: the first revision's row makes it
+                return
+            else:
+                table.create(connection)
+            self.has_table = True
+            if not set(heads) <= set(recorded):
+                taken = take_as_run(ctx, script.revision_map, heads, TAKEN_AS_RUN)
+                log.info(
+                    "The database is at %s, with no record of the revisions it ran: "
+                    "took the %d revisions up to it as run, and recorded them in %s.",
+                    ", ".join(heads),
+                    taken,
+                    table.name,
+                )
+                return
+        history = ancestors(script.revision_map, heads)
+        for revision in history:
+            ran = recorded.get(revision.revision)
+            if ran is not None and ran != checksum(revision.path):
+                raise MigrationError(
+                    f"{name_of(revision)} has changed since it ran on this database: "
+                    f"{what_changed(ran, checksum(revision.path))} is not what ran. "
+                    "Review the change; if the database needs nothing more for it, "
+                    f"`{COMMAND} accept {revision.revision}` records it as it is now."
+                )
+        missing = [each for each in history if each.revision not in recorded]
+        if missing and command == "downgrade":
+            raise MigrationError(
+                f"{name_of(missing[0])} never ran on this database, though it is "
+                f"below the database's head {', '.join(heads)}: its place in the "
+                "history changed after that ran here. Upgrade first (which runs it), "
+                "then downgrade."
+            )
+        for revision in missing:
+            self.run_out_of_order(ctx, script.revision_map, revision, heads)
+
+    def run_out_of_order(
+        self,
+        ctx: "MigrationContext",
+        revisions: "RevisionMap",
+        revision: "Script",
+        heads: tuple[str, ...],
+    ) -> None:
+        """A revision below the head, run now as Alembic runs one: in a transaction
+        of its own, then the run's callbacks (this one records it)."""
+        from alembic.operations import Operations
+        from alembic.runtime.migration import MigrationInfo
+
+        log.warning(
+            "Running %s out of order: the database is past it, at %s, and never "
+            "ran it.",
+            name_of(revision),
+            ", ".join(heads),
+        )
+        step = MigrationInfo(
+            revisions,
+            is_upgrade=True,
+            is_stamp=False,
+            up_revisions=revision.revision,
+            down_revisions=to_tuple(revision.down_revision, default=()),
+        )
+        self.since = time.monotonic()
+        with Operations.context(ctx), ctx.begin_transaction(_per_migration=True):
+            revision.module.upgrade()
+            for callback in ctx.on_version_apply_callbacks:
+                callback(ctx=ctx, step=step, heads=set(heads), run_args={})
+
+
+def write(
+    ctx: "MigrationContext", revision: "Script", how: str, seconds: float | None
+) -> None:
+    table = table_of(ctx)
+    ctx.execute(delete(table).where(table.c.revision == revision.revision))
+    ctx.execute(insert(table).values(row_of(revision, how, seconds)))
+
+
+def row_of(
+    revision: "Script", how: str, seconds: float | None = None
+) -> dict[str, Any]:
+    return {
+        "revision": revision.revision,
+        "down_revision": " ".join(to_tuple(revision.down_revision, default=())) or None,
+        "checksum": checksum(revision.path),
+        "how": how,
+        "seconds": seconds,
+    }
+
+
+def take_as_run(
+    ctx: "MigrationContext", revisions: "RevisionMap", heads: Iterable[str], how: str
+) -> int:
+    """Record as run every revision up to `heads` that the record does not hold,
+    and forget those that are not below them; the number recorded."""
+    table = table_of(ctx)
+    connection = ctx.connection
+    assert connection is not None
+    recorded = set(connection.scalars(select(table.c.revision)))
+    below = {each.revision: each for each in ancestors(revisions, heads)}
+    if gone := recorded - set(below):
+        connection.execute(delete(table).where(table.c.revision.in_(gone)))
+    new = [row_of(each, how) for name, each in below.items() if name not in recorded]
+    if new:
+        connection.execute(insert(table), new)
+    return len(new)
+
+
+def ancestors(revisions: "RevisionMap", heads: Iterable[str]) -> list["Script"]:
+    """The revisions up to `heads`, heads included, oldest first."""
+    heads = tuple(heads)
+    if not heads:
+        return []
+    # A ScriptDirectory's revision map holds Scripts: a Revision with its file.
+    return cast("list[Script]", list(revisions.iterate_revisions(heads, "base"))[::-1])
+
+
+def name_of(revision: "Script") -> str:
+    return f"Revision {revision.revision} ({Path(revision.path).name})"
+
+
+# Seeing the record, and accepting a change.
+
+
+def listing(ctx: "MigrationContext", script: "ScriptDirectory") -> str:
+    """Each revision of the history, oldest first, then any the database ran that
+    the history no longer has: when and how it ran here, and whether its file still
+    holds what ran."""
+    table = table_of(ctx)
+    connection = ctx.connection
+    assert connection is not None
+    rows = {}
+    if connection.dialect.has_table(connection, table.name, schema=table.schema):
+        rows = {row.revision: row for row in connection.execute(select(table))}
+    lines = [("revision", "ran", "seconds", "how", "file")]
+    history = ancestors(script.revision_map, script.get_heads())
+    for revision in history:
+        row = rows.pop(revision.revision, None)
+        if row is None:
+            lines.append((revision.revision, "never", "", "", Path(revision.path).name))
+            continue
+        now = checksum(revision.path)
+        state = (
+            ""
+            if row.checksum == now
+            else f" ({what_changed(row.checksum, now)} changed)"
+        )
+        lines.append(
+            (
+                revision.revision,
+                f"{row.applied_at:%Y-%m-%d %H:%M:%S}",
+                "" if row.seconds is None else f"{row.seconds:.2f}",
+                row.how,
+                Path(revision.path).name + state,
+            )
+        )
+    for row in rows.values():
+        lines.append(
+            (
+                row.revision,
+                f"{row.applied_at:%Y-%m-%d %H:%M:%S}",
+                "",
+                row.how,
+                "(not in the history)",
+            )
+        )
+    widths = [max(len(line[column]) for line in lines) for column in range(4)]
+    return "\n".join(
+        "  ".join(
+            [
+                *(
+                    cell.ljust(width)
+                    for cell, width in zip(line[:4], widths, strict=True)
+                ),
+                line[4],
+            ]
+        )
+        for line in lines
+    )
+
+
+def accept(
+    ctx: "MigrationContext", script: "ScriptDirectory", revisions: list[str]
+) -> list[str]:
+    """Record the revisions' files as they are now, as what ran."""
+    table = table_of(ctx)
+    connection = ctx.connection
+    assert connection is not None
+    done = []
+    with ctx.begin_transaction(_per_migration=True):
+        for name in revisions:
+            try:
+                revision = script.get_revision(name)
+            except CommandError:
+                raise MigrationError(
+                    f"{name!r} is no revision of the history: "
+                    f"`{COMMAND} applied` lists them."
+                ) from None
+            changed = connection.execute(
+                update(table)
+                .where(table.c.revision == revision.revision)
+                .values(checksum=checksum(revision.path))
+            )
+            if not changed.rowcount:
+                raise MigrationError(
+                    f"{name_of(revision)} never ran on this database: nothing to accept."
+                )
+            done.append(name_of(revision))
+    return done
