@@ -18,6 +18,7 @@ with the history:
 """
 
 import ast
+import functools
 import hashlib
 import logging
 import os
@@ -71,6 +72,7 @@ PLACE = {"revision", "down_revision", "branch_labels", "depends_on"}
 NOT_CODE = {"ctx", "kind", "type_comment"}
 
 
+@functools.cache  # one Table: SQLAlchemy compiles its statements once
 def table_for(version_table: str, schema: str | None = None) -> Table:
     return Table(
         version_table + SUFFIX,
