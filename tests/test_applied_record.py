@@ -252,3 +252,18 @@ def test_a_database_from_before_the_record_is_taken_as_it_is_once(project_on, ba
     }
     again = project.alembic("upgrade", "head").stderr
     assert "no record" not in again
+
+
+def test_a_database_downgraded_by_another_tool_follows_alembic_version(project_on):
+    """Another tool took the database back a revision and left the record alone:
+    the record follows alembic_version, and the revision runs again."""
+    project, database = project_on("sqlite")
+    project.add_revision(MAIN)
+    project.record_head()
+    project.alembic("upgrade", "head")
+    database.execute("ALTER TABLE account DROP COLUMN email")
+    database.execute(f"UPDATE alembic_version SET version_num = '{SEED_ACCOUNTS}'")
+
+    project.alembic("upgrade", "head")
+    assert database.applied()["a1a1a1a1a1a1"] == "upgrade"
+    assert database.version() == "a1a1a1a1a1a1"

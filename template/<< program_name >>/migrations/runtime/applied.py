@@ -258,6 +258,11 @@ class Record:
             else:
                 table.create(connection)
             self.has_table = True
+            history = ancestors(script.revision_map, heads)
+            # Rows above the head (another tool downgraded) go: the record follows
+            # alembic_version, and the revisions' rows can be written afresh.
+            if stale := set(recorded) - {each.revision for each in history}:
+                connection.execute(delete(table).where(table.c.revision.in_(stale)))
             if not set(heads) <= set(recorded):
                 taken = take_as_run(ctx, script.revision_map, heads, TAKEN_AS_RUN)
                 log.info(
@@ -268,7 +273,6 @@ class Record:
                     table.name,
                 )
                 return
-        history = ancestors(script.revision_map, heads)
         for revision in history:
             ran = recorded.get(revision.revision)
             if ran is not None and ran != checksum(revision.path):
@@ -324,9 +328,7 @@ class Record:
 def write(
     ctx: "MigrationContext", revision: "Script", how: str, seconds: float | None
 ) -> None:
-    table = table_of(ctx)
-    ctx.execute(delete(table).where(table.c.revision == revision.revision))
-    ctx.execute(insert(table).values(row_of(revision, how, seconds)))
+    ctx.execute(insert(table_of(ctx)).values(row_of(revision, how, seconds)))
 
 
 def row_of(
