@@ -258,11 +258,6 @@ class Record:
             else:
                 table.create(connection)
             self.has_table = True
-            history = ancestors(script.revision_map, heads)
-            # Rows above the head (another tool downgraded) go: the record follows
-            # alembic_version, and the revisions' rows can be written afresh.
-            if stale := set(recorded) - {each.revision for each in history}:
-                connection.execute(delete(table).where(table.c.revision.in_(stale)))
             if not set(heads) <= set(recorded):
                 taken = take_as_run(ctx, script.revision_map, heads, TAKEN_AS_RUN)
                 log.info(
@@ -273,6 +268,11 @@ class Record:
                     table.name,
                 )
                 return
+            history = ancestors(script.revision_map, heads)
+            # Rows above the head (another tool downgraded) go: the record follows
+            # alembic_version, and the revisions' rows can be written afresh.
+            if stale := set(recorded) - {each.revision for each in history}:
+                connection.execute(delete(table).where(table.c.revision.in_(stale)))
         for revision in history:
             ran = recorded.get(revision.revision)
             if ran is not None and ran != checksum(revision.path):
@@ -385,53 +385,28 @@ def listing(ctx: "MigrationContext", script: "ScriptDirectory") -> str:
     connection = ctx.connection
     assert connection is not None
     rows = {}
-    if connection.dialect.has_table(connection, table.name, schema=table.schema):
+    if connection.dialect.has_table(connection, table.name, table.schema):
         rows = {row.revision: row for row in connection.execute(select(table))}
     lines = [("revision", "ran", "seconds", "how", "file")]
-    history = ancestors(script.revision_map, script.get_heads())
-    for revision in history:
+    for revision in ancestors(script.revision_map, script.get_heads()):
         row = rows.pop(revision.revision, None)
+        file = Path(revision.path).name
         if row is None:
-            lines.append((revision.revision, "never", "", "", Path(revision.path).name))
+            lines.append((revision.revision, "never", "", "", file))
             continue
-        now = checksum(revision.path)
-        state = (
-            ""
-            if row.checksum == now
-            else f" ({what_changed(row.checksum, now)} changed)"
-        )
-        lines.append(
-            (
-                revision.revision,
-                f"{row.applied_at:%Y-%m-%d %H:%M:%S}",
-                "" if row.seconds is None else f"{row.seconds:.2f}",
-                row.how,
-                Path(revision.path).name + state,
-            )
-        )
-    for row in rows.values():
-        lines.append(
-            (
-                row.revision,
-                f"{row.applied_at:%Y-%m-%d %H:%M:%S}",
-                "",
-                row.how,
-                "(not in the history)",
-            )
-        )
+        if row.checksum != (now := checksum(revision.path)):
+            file += f" ({what_changed(row.checksum, now)} changed)"
+        lines.append(described(row, file))
+    lines += [described(row, "(not in the history)") for row in rows.values()]
     widths = [max(len(line[column]) for line in lines) for column in range(4)]
     return "\n".join(
-        "  ".join(
-            [
-                *(
-                    cell.ljust(width)
-                    for cell, width in zip(line[:4], widths, strict=True)
-                ),
-                line[4],
-            ]
-        )
-        for line in lines
+        "  ".join([*map(str.ljust, line[:4], widths), line[4]]) for line in lines
     )
+
+
+def described(row: Any, file: str) -> tuple[str, str, str, str, str]:
+    seconds = "" if row.seconds is None else f"{row.seconds:.2f}"
+    return (row.revision, f"{row.applied_at:%Y-%m-%d %H:%M:%S}", seconds, row.how, file)
 
 
 def accept(
