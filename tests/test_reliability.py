@@ -269,3 +269,20 @@ def test_sqlite_uri_filenames_lock_beside_their_file_or_in_memory_not_at_all(pro
     for in_memory in ("file::memory:?cache=shared", "file:scratch?mode=memory&cache=shared"):
         project.alembic("upgrade", "head", env={project.url_env: f"sqlite:///{in_memory}&uri=true"})
     assert not [path.name for path in project.path.iterdir() if path.suffix == ".lock"]
+
+
+def test_mysql_databases_whose_names_begin_alike_have_locks_of_their_own(project, servers):
+    """MySQL's lock names are per server and at most 64 characters: two databases
+    whose long names share their first 56 must not wait for each other."""
+    server = servers("mysql")
+    names = [f"tpl_{'x' * 52}_{which}" for which in ("one", "two")]
+    server.execute(*(f"CREATE DATABASE {name}" for name in names))
+    try:
+        project = project()
+        project.env[project.url_env] = project.url_for(server.url(names[0]))
+        with lock_held(project):
+            other = {project.url_env: project.url_for(server.url(names[1]))}
+            project.alembic("-x", "migration_lock_timeout=1", "upgrade", "head", env=other)
+            assert Database(server.url(names[1])).version() == SEED_ACCOUNTS
+    finally:
+        server.execute(*(f"DROP DATABASE IF EXISTS {name}" for name in names))

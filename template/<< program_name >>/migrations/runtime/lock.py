@@ -13,6 +13,7 @@ database has none, and a warning says so.
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import logging
 import random
 import threading
@@ -122,8 +123,8 @@ def postgresql_lock(connection: Connection) -> Lock:
 
 
 def mysql_lock(connection: Connection) -> Lock:
-    """A named lock; names are per server, so this one names the database (at most
-    64 characters, as MySQL allows)."""
+    """A named lock; names are per server, so this one names the database: at most
+    64 characters, as MySQL allows, with a digest of a name too long for that."""
     database = connection.scalar(text("SELECT DATABASE()"))
     connection.commit()
     if database is None:  # a connection handed over without one
@@ -131,7 +132,10 @@ def mysql_lock(connection: Connection) -> Lock:
             "The MySQL connection has no database: name one in its URL, as in "
             "mysql+pymysql://user:password@host:3306/dbname."
         )
-    name = f"alembic:{database[:56]}"
+    name = f"alembic:{database}"
+    if len(name) > 64:  # two long names that begin alike must not share a lock
+        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+        name = f"alembic:{database[:39]}:{digest}"
     return SessionLock(
         connection, "SELECT GET_LOCK(:name, 0)", "SELECT RELEASE_LOCK(:name)", name=name
     )
