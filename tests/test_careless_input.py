@@ -425,3 +425,72 @@ def test_a_database_name_the_server_refuses_is_not_blamed_on_the_query(project, 
     result = project.alembic("upgrade", "head", check=False, env={project.url_env: url})
     assert "Incorrect database name" in result.stdout
     assert "query option" not in result.stdout
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_url_variable_set_but_empty_is_refused_and_nothing_is_created(project, blank):
+    """An empty Kubernetes Secret key, `export X=`: a server project must not
+    migrate a local SQLite file instead and exit 0."""
+    project = project(database="postgresql")
+    says = (
+        "MY_PROGRAM_DATABASE_URL is set but empty: set it to the database's URL, or "
+        "unset it to use the default database."
+    )
+    fail_both_ways(project, {project.url_env: blank}, says)
+    current = project.alembic("current", check=False, env={project.url_env: blank})
+    assert_clear_failure(current, says)
+    assert not project.default_database.parent.exists(), "nothing was created"
+
+
+def test_a_test_variable_set_but_empty_stops_the_suite_naming_it(project):
+    project = project()
+    result = project.python(
+        "-m", "pytest", "-p", "no:cacheprovider", check=False, env={project.test_url_env: ""}
+    )
+    assert result.returncode == 4, "pytest's usage error"
+    assert (
+        "MY_PROGRAM_TEST_DATABASE_URL is set but empty: set it to the test database's URL, "
+        "or unset it to test on a throwaway SQLite file."
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        ("migration_lock_timout=1", "did you mean migration_lock_timeout? "),
+        ("table_lock_timeuot=1", "did you mean table_lock_timeout? "),
+        ("lock_wait_timeout=1", ""),
+    ],
+)
+def test_a_misspelt_x_option_is_refused_by_name(project, option, says):
+    """Misspelt, a timeout would be ignored; the user's own -x options still pass."""
+    project = project()
+    result = project.alembic("-x", option, "upgrade", "head", check=False)
+    name = option.split("=")[0]
+    assert_clear_failure(
+        result,
+        f"-x {name}: no such option; {says}The timeouts are migration_lock_timeout, "
+        "retry_for, statement_timeout, table_lock_timeout.",
+    )
+    assert not project.default_database.exists(), "nothing was migrated"
+    project.alembic("-x", "tenant=acme", "upgrade", "head")
+
+
+def test_a_timeout_under_a_millisecond_is_never_no_limit(project):
+    """PostgreSQL counts milliseconds, and 0 means no limit: a tiny timeout is one
+    millisecond, not none."""
+    project = project(database="postgresql")
+    env = {project.url_env: "postgresql+psycopg://app@db.invalid/app"}
+    sql = project.alembic(
+        "-x",
+        "table_lock_timeout=0.0004",
+        "-x",
+        "statement_timeout=0.0001",
+        "upgrade",
+        "head",
+        "--sql",
+        env=env,
+    ).stdout
+    assert "SET lock_timeout = 1;" in sql
+    assert "SET statement_timeout = 1;" in sql
+    assert "SET lock_timeout = 0;" not in sql

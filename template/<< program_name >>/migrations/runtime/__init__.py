@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ... import settings
 from . import history
-from .database import engine_for, on_connection
+from .database import engine_for, on_connection, refuse_a_blank_variable
 from .errors import MigrationError
 from .lock import CANCELLED
 from .timeouts import Timeouts, set_for_this_revision
@@ -143,6 +143,7 @@ def at_head() -> bool:
 
 def reading_engine() -> "Engine | AsyncEngine":
     """The configured database's engine, for work that only reads: no transaction."""
+    refuse_a_blank_variable()
     return engine_for(settings.database_url()).execution_options(
         isolation_level="AUTOCOMMIT"
     )

@@ -31,11 +31,17 @@ from sqlalchemy.exc import DBAPIError
 
 from .applied import Record, accept, listing, prepare_offline, table_for
 from .autogenerate import process_revision_directives
-from .database import engine_for, on_connection, parse_url
+from .database import (
+    engine_for,
+    on_connection,
+    parse_url,
+    refuse_a_blank_variable,
+)
 from .errors import MigrationError
 from .lock import migration_lock, pauses_until, sleep
 from .timeouts import (
     Timeouts,
+    check_x_options,
     is_table_lock_timeout,
     session_timeouts,
     timeout_statements,
@@ -77,7 +83,9 @@ def run_migrations(
     }
     options["include_name"] = leaving_out_the_record(options)
     try:
+        refuse_a_blank_variable()
         x_options = context.get_x_argument(as_dictionary=True)
+        check_x_options(x_options)
         timeouts = config.attributes.get("timeouts") or Timeouts.given(x_options)
         if context.is_offline_mode():
             print_sql(url, timeouts, options)

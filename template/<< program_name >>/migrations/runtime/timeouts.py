@@ -14,6 +14,7 @@ set_for_this_revision() first.
 
 import contextlib
 import dataclasses
+import difflib
 import logging
 import math
 import warnings
@@ -91,6 +92,21 @@ class Timeouts:
         return cls.given(keywords)
 
 
+def check_x_options(options: Mapping[str, object]) -> None:
+    """Refuse an `-x` option that is nearly one of the timeouts: misspelt, it would
+    be ignored. Others are the user's own, for env.py."""
+    known = TimeoutOptions.__optional_keys__
+    current = sorted(known - {"lock_timeout"})  # lock_timeout: the name until 0.2
+    for name in set(options) - known:
+        near = difflib.get_close_matches(name, current, n=1, cutoff=0.8)
+        if near or name.endswith("_timeout"):
+            meant = f"did you mean {near[0]}? " if near else ""
+            raise MigrationError(
+                f"-x {name}: no such option; {meant}The timeouts are "
+                f"{', '.join(current)}."
+            )
+
+
 def checked_seconds(name: str, value: object) -> float:
     """`value` as a number of seconds, from 0 to LONGEST, or a MigrationError."""
     seconds = -1.0
@@ -105,6 +121,11 @@ def checked_seconds(name: str, value: object) -> float:
     return seconds
 
 
+def milliseconds(seconds: float) -> int:
+    """PostgreSQL's unit: rounded, but never down to 0, which means no limit."""
+    return max(1, round(seconds * 1000)) if seconds else 0
+
+
 def timeout_statements(
     dialect: Dialect, table_lock: float | None, statement: float | None
 ) -> list[str]:
@@ -112,9 +133,9 @@ def timeout_statements(
     timeout_sql = []
     if dialect.name == "postgresql":
         if table_lock is not None:
-            timeout_sql.append(f"SET lock_timeout = {round(table_lock * 1000)}")
+            timeout_sql.append(f"SET lock_timeout = {milliseconds(table_lock)}")
         if statement is not None:
-            timeout_sql.append(f"SET statement_timeout = {round(statement * 1000)}")
+            timeout_sql.append(f"SET statement_timeout = {milliseconds(statement)}")
     elif dialect.name in ("mysql", "mariadb"):
         if table_lock is not None:  # whole seconds, at least one
             seconds = math.ceil(table_lock) if table_lock else MYSQL_NO_LIMIT
