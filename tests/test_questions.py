@@ -3,11 +3,24 @@
 Copier's Python API: the same validation, without a new interpreter for each answer."""
 
 import json
+import re
 import subprocess
+import sys
+from importlib import metadata
 
 import copier
 import pytest
-from helpers import BIN, ENGINE_VARIANTS, MATRIX, QUESTIONS, SEED_VARIANTS, TEMPLATE_ROOT
+import yaml
+from helpers import (
+    BIN,
+    COPIER_YML,
+    ENGINE_VARIANTS,
+    MATRIX,
+    QUESTIONS,
+    SEED_VARIANTS,
+    TEMPLATE_ROOT,
+)
+from packaging.requirements import Requirement
 
 
 def copier_copy(destination, *data: str) -> subprocess.CompletedProcess:
@@ -48,16 +61,76 @@ BAD_PROGRAM_NAMES = {
     "logging": "standard-library or dependency module",
     "sqlalchemy": "standard-library or dependency module",
     "tests": "standard-library or dependency module",
+    "filelock": "standard-library or dependency module",
+    "aiosqlite": "standard-library or dependency module",
+    "pluggy": "standard-library or dependency module",
+    "docs": "standard-library or dependency module",
+    "a" * 65: "at most 64 characters",
+    "a" * 260: "at most 64 characters",
 }
 
 
-@pytest.mark.parametrize("program_name", BAD_PROGRAM_NAMES)
+@pytest.mark.parametrize("program_name", BAD_PROGRAM_NAMES, ids=lambda name: name[:20])
 def test_bad_program_name_is_refused_saying_what_is_allowed(tmp_path, program_name):
     message = refusal(tmp_path / "project", program_name=program_name)
     assert message.startswith("Validation error for question 'program_name': program_name")
-    quoted = (json.dumps(program_name), f"'{program_name}'")
-    assert any(value in message for value in quoted), "the message quotes the refused value"
+    quoted = (json.dumps(program_name), f"'{program_name}'", f"got {len(program_name)}")
+    assert any(value in message for value in quoted), "the message shows the refused value"
     assert BAD_PROGRAM_NAMES[program_name] in message
+
+
+# What the rendered project installs, all answers together: its dependencies, its
+# extras, its dev group and its build backend (template/pyproject.toml.jinja).
+PROJECT_REQUIREMENTS = [
+    "alembic[tz]",
+    "filelock",
+    "sqlalchemy[asyncio]",
+    "aiosqlite",
+    "psycopg[binary]",
+    "pymysql",
+    "aiomysql",
+    "pre-commit",
+    "pytest",
+    "pytest-alembic",
+    "ruff",
+    "squawk-cli",
+]
+
+
+def importable_names(requirements: list[str]) -> set[str]:
+    """The top-level names that these distributions, and theirs in turn, install,
+    as this environment finds them (the dev one has them all)."""
+    names, seen, todo = set(), set(), [Requirement(each) for each in requirements]
+    while todo:
+        requirement = todo.pop()
+        if (requirement.name, *sorted(requirement.extras)) in seen:
+            continue
+        seen.add((requirement.name, *sorted(requirement.extras)))
+        try:
+            distribution = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:  # the oldest versions' set lacks a few
+            continue
+        tops = {
+            file.parts[0].removesuffix(".py")
+            for file in distribution.files or []
+            if len(file.parts) >= 1 and not file.parts[0].endswith((".dist-info", ".data"))
+        }
+        names |= {top for top in tops if top.isidentifier()}
+        for needed in map(Requirement, distribution.requires or []):
+            extras = requirement.extras | {""}
+            if not needed.marker or any(needed.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(needed)
+    return names
+
+
+def test_no_program_name_can_shadow_a_module_the_project_imports():
+    """reserved_module_names holds the standard library and every top-level module
+    the rendered project's distributions install, derived here from the installed
+    distributions: a new dependency's module cannot be forgotten."""
+    reserved = set(yaml.safe_load(COPIER_YML["reserved_module_names"]["default"]))
+    derived = set(sys.stdlib_module_names) | importable_names(PROJECT_REQUIREMENTS)
+    missing = {name for name in derived if re.fullmatch("[a-z][a-z0-9_]*", name)} - reserved
+    assert not missing, f"add to reserved_module_names in copier.yml: {sorted(missing)}"
 
 
 def test_the_copier_command_shows_the_refusal_and_writes_nothing(tmp_path):
