@@ -5,7 +5,7 @@ them in line. The real git, `alembic` and the project's own tests."""
 import subprocess
 
 import pytest
-from helpers import OWN_SUITE, REVISIONS, SEED_ACCOUNTS, Database, git, git_commit_all
+from helpers import MODELS, OWN_SUITE, REVISIONS, SEED_ACCOUNTS, Database, git, git_commit_all
 
 THEIRS, YOURS = "aaaa00000001", "bbbb00000001"
 HISTORY = ["-m", "my_program.migrations.history"]
@@ -95,3 +95,22 @@ def test_the_history_command_runs_once_without_a_warning(project):
     project = project()
     result = project.python("-W", "error", *HISTORY, "check")
     assert result.stderr == ""
+
+
+def test_a_first_revision_and_check_print_no_warning_and_no_plugin_chatter(project):
+    """A new user's first autogenerate, check and history commands show what
+    happened, and nothing else: no RuntimeWarning, no plugin set-up lines."""
+    project = project()
+    project.alembic("upgrade", "head")
+    project.add_models(MODELS / "note.py")
+    outputs = [
+        project.python("-W", "error", "-m", "alembic", "revision", "--autogenerate", "-m", "note"),
+        project.python("-W", "error", "-m", "alembic", "upgrade", "head"),
+        project.python("-W", "error", "-m", "alembic", "check"),
+        project.python("-W", "error", *HISTORY, "check"),
+        project.python("-W", "error", *HISTORY, "applied"),
+    ]
+    for result in outputs:
+        output = result.stdout + result.stderr
+        assert "Warning" not in output, output
+        assert "alembic.runtime.plugins" not in output, output
