@@ -12,8 +12,18 @@ import stat
 from urllib.parse import quote
 
 import pytest
-from helpers import CREATE_ACCOUNT, ENGINE_VARIANTS, SEEDED_ROWS, SERVERS, Database, answers_id
-from sqlalchemy import URL
+from helpers import (
+    CREATE_ACCOUNT,
+    ENGINE_VARIANTS,
+    REVISIONS,
+    SEED_ACCOUNTS,
+    SEEDED_ROWS,
+    SERVERS,
+    Database,
+    answers_id,
+    engine_for,
+)
+from sqlalchemy import URL, make_url
 
 SECRET = "Secr3tPassw0rd"
 
@@ -494,3 +504,93 @@ def test_a_timeout_under_a_millisecond_is_never_no_limit(project):
     assert "SET lock_timeout = 1;" in sql
     assert "SET statement_timeout = 1;" in sql
     assert "SET lock_timeout = 0;" not in sql
+
+
+# A role that may read the database and nothing more: PostgreSQL's read-only
+# default, MySQL's SELECT alone. It logs in with SECRET.
+READ_ONLY_ROLE = {
+    "postgresql": [
+        "CREATE ROLE {user} LOGIN PASSWORD '{secret}'",
+        "ALTER ROLE {user} SET default_transaction_read_only = on",
+    ],
+    "mysql": ["CREATE USER '{user}'@'%' IDENTIFIED BY '{secret}'"],
+}
+GRANT_READING = {
+    "postgresql": "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}",
+    "mysql": "GRANT SELECT ON {database}.* TO '{user}'@'%'",
+}
+REFUSED = {
+    "postgresql": "cannot execute ALTER TABLE in a read-only transaction",
+    "mysql": "ALTER command denied to user",
+}
+
+
+@pytest.mark.parametrize("backend", list(SERVERS))
+def test_a_role_that_may_only_read_works_at_head_and_fails_in_one_line(
+    project, servers, server_database, backend
+):
+    """At head there is nothing to write: `alembic current`, upgrade() and `alembic
+    upgrade head` all work. A revision to run is refused in one line naming it and
+    what the database said, and no password."""
+    server = servers(backend)
+    project = project()
+    admin = server_database(backend)
+    database = make_url(admin).database
+    user = f"tpl_ro_{database[-8:]}"
+    server.execute(*(sql.format(user=user, secret=SECRET) for sql in READ_ONLY_ROLE[backend]))
+    try:
+        project.alembic("upgrade", "head", env={project.url_env: project.url_for(admin)})
+        server_database_execute(
+            server, admin, GRANT_READING[backend].format(user=user, database=database)
+        )
+        reader = make_url(admin).set(username=user, password=SECRET)
+        env = {project.url_env: project.url_for(reader.render_as_string(hide_password=False))}
+        assert project.alembic("current", env=env).stdout.split() == [SEED_ACCOUNTS, "(head)"]
+        project.program("upgrade", env=env)
+        project.alembic("upgrade", "head", env=env)
+
+        project.add_revision(REVISIONS / "a1a1a1a1a1a1_add_account_email.py")
+        project.record_head()
+        says = "Revision a1a1a1a1a1a1 (a1a1a1a1a1a1_add_account_email.py) was refused: "
+        fail_both_ways(project, env, says)
+        result = project.alembic("upgrade", "head", check=False, env=env)
+        assert REFUSED[backend] in result.stdout
+        assert "grant the privilege, or migrate with a role that has it." in result.stdout
+    finally:
+        drop = (
+            f"DROP ROLE IF EXISTS {user}"
+            if backend == "postgresql"
+            else f"DROP USER IF EXISTS '{user}'@'%'"
+        )
+        if backend == "postgresql":
+            server_database_execute(server, admin, f"DROP OWNED BY {user}")
+        server.execute(drop)
+
+
+def server_database_execute(server, url: str, statement: str) -> None:
+    """A statement as the admin, in the database that `url` names."""
+    with (
+        engine_for(make_url(url), isolation_level="AUTOCOMMIT") as engine,
+        engine.connect() as connection,
+    ):
+        connection.exec_driver_sql(statement.replace("%", "%%"))  # as Server.execute
+
+
+def test_a_role_without_create_on_postgresql_fails_in_one_line(project, servers, server_database):
+    """PostgreSQL 15 on: only the database's owner may create in schema public."""
+    server = servers("postgresql")
+    project = project()
+    admin = server_database("postgresql")
+    user = f"tpl_nc_{make_url(admin).database[-8:]}"
+    server.execute(f"CREATE ROLE {user} LOGIN PASSWORD '{SECRET}'")
+    try:
+        url = make_url(admin).set(username=user, password=SECRET)
+        env = {project.url_env: project.url_for(url.render_as_string(hide_password=False))}
+        says = (
+            f"Revision {CREATE_ACCOUNT} (2026_11_24_0000-{CREATE_ACCOUNT}_create_account_table.py)"
+            " was refused: permission denied for schema public. The role in the URL may not "
+            "do what it needs"
+        )
+        fail_both_ways(project, env, says)
+    finally:
+        server.execute(f"DROP ROLE IF EXISTS {user}")

@@ -35,6 +35,7 @@ from .database import (
     engine_for,
     on_connection,
     parse_url,
+    refusal,
     refuse_a_blank_variable,
 )
 from .errors import MigrationError
@@ -261,6 +262,15 @@ def run_revisions(
                 context.run_migrations()
             return
         except DBAPIError as error:
+            if words := refusal(error, connection.engine.url):
+                if connection.in_transaction():  # PostgreSQL's, aborted: to ask again
+                    connection.rollback()
+                raise MigrationError(
+                    f"{name_of_the_revision_being_run(command)} was refused: {words}. "
+                    "The role in the URL may not do what it needs, or the database "
+                    "is read-only: grant the privilege, or migrate with a role that "
+                    "has it."
+                ) from None
             if not is_table_lock_timeout(error):
                 raise
         tries += 1
