@@ -126,7 +126,9 @@ def test_replicas_starting_together_after_a_hand_edit_run_the_missed_revision_on
 
 
 REFORMATTED = '''"""Add a column to the account table, written differently."""
+from __future__ import annotations
 
+import os  # unused: ruff --fix, which pre-commit runs, removes it
 from alembic import op  # the imports in another order
 import sqlalchemy as sa
 
@@ -144,7 +146,7 @@ def upgrade() -> None:
         )
 
 
-def downgrade() -> None:
+def downgrade():  # no annotation
     with op.batch_alter_table("account") as batch:
         batch.drop_column("email")
 '''
@@ -154,10 +156,11 @@ def downgrade() -> None:
 def test_an_applied_revision_edited_in_substance_stops_the_upgrade_until_accepted(
     project_on, backend, engine
 ):
-    """Reformatted (quotes, line breaks, comments, docstrings), a revision that ran is
-    the same revision. Edited in substance, it stops `alembic upgrade` and upgrade()
-    with one line naming it, what changed and the command that accepts it; once
-    accepted, upgrades go on."""
+    """Reformatted (quotes, line breaks, comments, docstrings, annotations, imports it
+    does not use or in another order), a revision that ran is the same revision.
+    Edited in substance, it stops `alembic upgrade` and upgrade() with one line
+    naming it, what changed and the command that accepts it; once accepted,
+    upgrades go on."""
     project, database = project_on(backend, **engine)
     revision = project.add_revision(MAIN)
     project.record_head()
@@ -205,30 +208,53 @@ def test_an_applied_revision_edited_in_substance_stops_the_upgrade_until_accepte
     )
 
 
+def run_sql(database, sql: str) -> None:
+    """Offline SQL, as a DBA runs it (the transaction statements left to us)."""
+    for statement in sql.split(";\n"):
+        if statement.strip() and not statement.strip().startswith(("BEGIN", "COMMIT", "SET")):
+            database.execute(statement.replace(":", "\\:"))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_offline_sql_keeps_the_record_of_a_database_from_before_it(project_on, backend):
     """`alembic upgrade FROM:head --sql`, run by a DBA on a database from before the
-    record, leaves it recorded: what was there taken as run, the new revision as
-    run; upgrade() then finds nothing to do."""
+    record, records what it runs; the next online run takes what was there before
+    as run."""
     project, database = project_on(backend)
     project.alembic("upgrade", "head")
     database.execute("DROP TABLE alembic_version_applied")
     project.add_revision(FEATURE)
     project.record_head()
 
-    sql = project.alembic("upgrade", f"{SEED_ACCOUNTS}:head", "--sql").stdout
-    for statement in sql.split(";\n"):
-        if statement.strip() and not statement.strip().startswith(("BEGIN", "COMMIT", "SET")):
-            database.execute(statement.replace(":", "\\:"))
-
+    run_sql(database, project.alembic("upgrade", f"{SEED_ACCOUNTS}:head", "--sql").stdout)
     assert database.version() == "e0e0e0e0e0e0"
+    assert database.applied() == {"e0e0e0e0e0e0": "upgrade"}
+
+    upgraded = project.alembic("upgrade", "head").stderr
+    assert f"no record of the 2 revisions up to {SEED_ACCOUNTS}: took them as run" in upgraded
     assert database.applied() == {
         "6ed9f93df750": "taken as run",
         SEED_ACCOUNTS: "taken as run",
         "e0e0e0e0e0e0": "upgrade",
     }
-    quiet = project.program("upgrade")
-    assert quiet.stderr == ""
+
+
+def test_offline_sql_never_takes_a_revision_below_the_head_as_run(project_on):
+    """A feature's database, at the feature's revision; main's revision, merged in,
+    now sits below it. Offline SQL from the head has nothing to run, and records
+    nothing it did not run: the next upgrade runs main's revision."""
+    project, database = project_on("sqlite")
+    project.add_revision(FEATURE)
+    project.record_head()
+    project.alembic("upgrade", "head")
+    project.add_revision(MAIN)
+    (feature,) = project.versions.glob("e0e0e0e0e0e0_*.py")
+    feature.write_text(feature.read_text().replace(f'"{SEED_ACCOUNTS}"', '"a1a1a1a1a1a1"'))
+    project.record_head()
+
+    run_sql(database, project.alembic("upgrade", "e0e0e0e0e0e0:head", "--sql").stdout)
+    project.alembic("upgrade", "head")
+    assert database.applied()["a1a1a1a1a1a1"] == "out of order"
 
 
 @pytest.mark.parametrize(("backend", "engine"), EVERY_DATABASE)
@@ -242,8 +268,16 @@ def test_a_database_from_before_the_record_is_taken_as_it_is_once(project_on, ba
     project.add_revision(MAIN)
     project.record_head()
 
+    listed = project.python(*HISTORY, "applied").stdout
+    assert listed.count("before the record") == 2, listed
+    accept = project.python(*HISTORY, "accept", SEED_ACCOUNTS, check=False)
+    assert accept.stderr.strip() == (
+        "This database keeps no record of its revisions yet: its next upgrade records "
+        "each one as it is then. Nothing to accept."
+    )
+
     upgraded = project.alembic("upgrade", "head").stderr
-    taken = "with no record of the revisions it ran: took the 2 revisions up to it as run"
+    taken = f"with no record of the 2 revisions up to {SEED_ACCOUNTS}: took them as run"
     assert f"The database is at {SEED_ACCOUNTS}, {taken}" in upgraded
     assert database.applied() == {
         "6ed9f93df750": "taken as run",
@@ -267,3 +301,15 @@ def test_a_database_downgraded_by_another_tool_follows_alembic_version(project_o
     project.alembic("upgrade", "head")
     assert database.applied()["a1a1a1a1a1a1"] == "upgrade"
     assert database.version() == "a1a1a1a1a1a1"
+
+
+def test_a_revisions_time_leaves_out_the_wait_for_the_lock(project_on):
+    """How long a revision took is its own time, not the lock's wait before it."""
+    project, database = project_on("sqlite")
+    with project.start(*project.program_command("hold_the_lock", 3)) as holder:
+        assert holder.stdout.readline().strip() == "holding"
+        project.alembic("upgrade", "head")  # waits for the holder, about 3 s
+    (seconds,) = database.execute(
+        "SELECT seconds FROM alembic_version_applied WHERE revision = '6ed9f93df750'"
+    )[0]
+    assert seconds < 1.5

@@ -35,11 +35,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     delete,
-    exists,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -63,13 +62,15 @@ UPGRADED, OUT_OF_ORDER, TAKEN_AS_RUN, STAMPED = (
     "taken as run",
     "stamp",
 )
-# A checksum's parts, in order: upgrade(), downgrade(), and the rest of the file.
+# A checksum's parts, in order: upgrade(), downgrade(), and the rest of the file,
+# after the format's mark: a record written in an earlier format is rewritten.
 PARTS = ("upgrade()", "downgrade()", "the code outside upgrade() and downgrade()")
+CHECKSUM_FORMAT = "2:"
 # Where the revision stands in the history, not what it does: a rebase changes
 # these and nothing else.
 PLACE = {"revision", "down_revision", "branch_labels", "depends_on"}
 # Fields of a syntax tree that say nothing about what the code does.
-NOT_CODE = {"ctx", "kind", "type_comment"}
+NOT_CODE = {"ctx", "kind", "type_comment", "annotation", "returns"}
 
 
 @functools.cache  # one Table: SQLAlchemy compiles its statements once
@@ -78,7 +79,7 @@ def table_for(version_table: str, schema: str | None = None) -> Table:
         version_table + SUFFIX,
         MetaData(),
         Column("revision", String(128), primary_key=True),
-        Column("down_revision", String(255)),
+        Column("down_revision", Text),  # a merge's parents, however many
         Column("checksum", String(64), nullable=False),
         Column("how", String(16), nullable=False),
         Column(
@@ -96,18 +97,10 @@ def table_of(ctx: "MigrationContext") -> Table:
     return table_for(ctx.version_table, ctx.version_table_schema)
 
 
-def prepare_offline(ctx: "MigrationContext", script: "ScriptDirectory") -> None:
-    """In offline SQL, which cannot read the record: its table, unless the database
-    has it, and the revisions up to where the SQL starts, unless it holds them."""
-    table = table_of(ctx)
-    ctx.execute(CreateTable(table, if_not_exists=True))
-    for revision in ancestors(script.revision_map, ctx.get_current_heads()):
-        row = row_of(revision, TAKEN_AS_RUN)
-        values = [literal(value, table.c[name].type) for name, value in row.items()]
-        unrecorded = ~exists().where(table.c.revision == revision.revision)
-        ctx.execute(
-            insert(table).from_select(list(row), select(*values).where(unrecorded))
-        )
+def create_offline(ctx: "MigrationContext") -> None:
+    """In offline SQL, which cannot read the database: the record's table, unless
+    it has one. What ran before the record is recorded by the next online run."""
+    ctx.execute(CreateTable(table_of(ctx), if_not_exists=True))
 
 
 # The checksum: what a revision does, not how it is written.
@@ -117,36 +110,44 @@ _checksums: dict[tuple[str, int, int], str] = {}
 
 
 def checksum(path: str) -> str:
-    """Digests of upgrade(), downgrade() and the rest, joined by "/": comments,
-    formatting, docstrings, the order of the imports and the revision's place in
-    the history left out. The same on every Python version, for the same code."""
+    """Digests of upgrade(), downgrade() and the rest, joined by "/". Left out:
+    comments, formatting, docstrings, type annotations, imports the code does not
+    use (the order of those it does) and the revision's place in the history. The
+    same on every Python version, for the same code."""
     status = os.stat(path)
     key = (path, status.st_mtime_ns, status.st_size)
     if key not in _checksums:
+        tree = ast.parse(Path(path).read_bytes())
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
         functions = {"upgrade": "", "downgrade": ""}
         imports, rest = set(), []
-        for node in ast.parse(Path(path).read_bytes()).body:
+        for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name in functions:
                 functions[node.name] = canonical(node)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                imports.update(imported(node))
+                imports.update(imported(node, used))
             elif not places(node):
                 rest.append(node)
         parts = [*functions.values(), canonical(rest) + repr(sorted(imports))]
-        _checksums[key] = "/".join(
+        _checksums[key] = CHECKSUM_FORMAT + "/".join(
             hashlib.sha256(part.encode()).hexdigest()[:16] for part in parts
         )
     return _checksums[key]
 
 
-def imported(node: ast.Import | ast.ImportFrom) -> list[str]:
-    """Each name an import statement binds, as a line of its own would import it."""
+def imported(node: ast.Import | ast.ImportFrom, used: set[str]) -> list[str]:
+    """Each name an import statement binds and the code uses, as a line of its own
+    would import it."""
     source = (
         f"from {'.' * node.level}{node.module or ''} "
         if isinstance(node, ast.ImportFrom)
         else ""
     )
-    return [f"{source}import {alias.name} as {alias.asname}" for alias in node.names]
+    return [
+        f"{source}import {alias.name} as {alias.asname}"
+        for alias in node.names
+        if (alias.asname or alias.name.split(".")[0]) in used
+    ]
 
 
 def places(node: ast.stmt) -> bool:
@@ -190,7 +191,8 @@ def documents(node: object) -> bool:
 
 
 def what_changed(recorded: str, now: str) -> str:
-    parts = zip(PARTS, recorded.split("/"), now.split("/"), strict=False)
+    old, new = (digests.split(":")[-1].split("/") for digests in (recorded, now))
+    parts = zip(PARTS, old, new, strict=False)
     return " and ".join(part for part, old, new in parts if old != new) or "its code"
 
 
@@ -222,7 +224,7 @@ class Record:
             self.has_table = True
         if step.is_stamp:
             if not ctx.as_sql:  # offline, the record cannot be read
-                take_as_run(ctx, step.revision_map, heads, STAMPED)
+                follow_stamp(ctx, step.revision_map, heads)
         elif step.is_upgrade:
             revision = step.up_revision
             assert revision is not None
@@ -239,10 +241,10 @@ class Record:
     def reconcile(
         self, ctx: "MigrationContext", script: "ScriptDirectory", command: str | None
     ) -> None:
-        """Take a database with no record (or another tool's) as it is, run what
-        it never ran below its head, and stop if what it ran has changed since. A
-        stamp says where the database is: the record follows it (__call__)."""
-        if command == "stamp":
+        """Take what ran before the record as it is, run what the database never
+        ran below its head, and stop if what it ran has changed since. A stamp
+        says where the database is: the record follows it (__call__)."""
+        if command in ("stamp", "ensure_version"):
             return
         table = table_of(ctx)
         connection = ctx.connection
@@ -254,25 +256,35 @@ class Record:
                 query = select(table.c.revision, table.c.checksum)
                 recorded = dict(connection.execute(query).all())
             elif not heads:  # nothing has run: the first revision's row makes it
+                self.since = time.monotonic()
                 return
             else:
                 table.create(connection)
             self.has_table = True
-            if not set(heads) <= set(recorded):
-                taken = take_as_run(ctx, script.revision_map, heads, TAKEN_AS_RUN)
-                log.info(
-                    "The database is at %s, with no record of the revisions it ran: "
-                    "took the %d revisions up to it as run, and recorded them in %s.",
-                    ", ".join(heads),
-                    taken,
-                    table.name,
-                )
-                return
             history = ancestors(script.revision_map, heads)
             # Rows above the head (another tool downgraded) go: the record follows
             # alembic_version, and the revisions' rows can be written afresh.
             if stale := set(recorded) - {each.revision for each in history}:
                 connection.execute(delete(table).where(table.c.revision.in_(stale)))
+            for revision in history:  # a checksum of an earlier format: rewritten
+                ran = recorded.get(revision.revision)
+                if ran and not ran.startswith(CHECKSUM_FORMAT):
+                    recorded[revision.revision] = checksum(revision.path)
+                    connection.execute(
+                        update(table)
+                        .where(table.c.revision == revision.revision)
+                        .values(checksum=recorded[revision.revision])
+                    )
+            older, missing = unrecorded(history, recorded, heads)
+            if older:
+                log.info(
+                    "The database is at %s, with no record of the %d revisions up to "
+                    "%s: took them as run, and recorded them in %s.",
+                    ", ".join(heads),
+                    record_as(ctx, older, TAKEN_AS_RUN),
+                    older[-1].revision,
+                    table.name,
+                )
         for revision in history:
             ran = recorded.get(revision.revision)
             if ran is not None and ran != checksum(revision.path):
@@ -282,7 +294,6 @@ class Record:
                     "Review the change; if the database needs nothing more for it, "
                     f"`{COMMAND} accept {revision.revision}` records it as it is now."
                 )
-        missing = [each for each in history if each.revision not in recorded]
         if missing and command == "downgrade":
             raise MigrationError(
                 f"{name_of(missing[0])} never ran on this database, though it is "
@@ -292,6 +303,7 @@ class Record:
             )
         for revision in missing:
             self.run_out_of_order(ctx, script.revision_map, revision, heads)
+        self.since = time.monotonic()  # the lock's wait is no revision's time
 
     def run_out_of_order(
         self,
@@ -343,22 +355,27 @@ def row_of(
     }
 
 
-def take_as_run(
-    ctx: "MigrationContext", revisions: "RevisionMap", heads: Iterable[str], how: str
-) -> int:
-    """Record as run every revision up to `heads` that the record does not hold,
-    and forget those that are not below them; the number recorded."""
+def record_as(ctx: "MigrationContext", revisions: list["Script"], how: str) -> int:
+    """Rows for revisions that ran before the record; the number written."""
+    assert ctx.connection is not None
+    if revisions:
+        rows = [row_of(each, how) for each in revisions]
+        ctx.connection.execute(insert(table_of(ctx)), rows)
+    return len(revisions)
+
+
+def follow_stamp(
+    ctx: "MigrationContext", revisions: "RevisionMap", heads: Iterable[str]
+) -> None:
+    """After a stamp: every revision up to `heads` recorded, and no other."""
     table = table_of(ctx)
     connection = ctx.connection
     assert connection is not None
     recorded = set(connection.scalars(select(table.c.revision)))
-    below = {each.revision: each for each in ancestors(revisions, heads)}
-    if gone := recorded - set(below):
+    below = ancestors(revisions, heads)
+    if gone := recorded - {each.revision for each in below}:
         connection.execute(delete(table).where(table.c.revision.in_(gone)))
-    new = [row_of(each, how) for name, each in below.items() if name not in recorded]
-    if new:
-        connection.execute(insert(table), new)
-    return len(new)
+    record_as(ctx, [each for each in below if each.revision not in recorded], STAMPED)
 
 
 def ancestors(revisions: "RevisionMap", heads: Iterable[str]) -> list["Script"]:
@@ -368,6 +385,22 @@ def ancestors(revisions: "RevisionMap", heads: Iterable[str]) -> list["Script"]:
         return []
     # A ScriptDirectory's revision map holds Scripts: a Revision with its file.
     return cast("list[Script]", list(revisions.iterate_revisions(heads, "base"))[::-1])
+
+
+def unrecorded(
+    history: list["Script"], recorded: Iterable[str], heads: Iterable[str]
+) -> tuple[list["Script"], list["Script"]]:
+    """The revisions up to the heads (`history`, oldest first) that the record
+    lacks, in two lists: those from before the record, which ran (all of them if
+    the record lacks a head: another tool migrated since); and those above its
+    oldest row, which never ran here (a rebase, a merge or a hand edit put them
+    below the head)."""
+    recorded = set(recorded)
+    lacking = [each for each in history if each.revision not in recorded]
+    if not lacking or not set(heads) <= recorded:
+        return lacking, []
+    first = next(i for i, each in enumerate(history) if each.revision in recorded)
+    return history[:first], [each for each in lacking if each not in history[:first]]
 
 
 def name_of(revision: "Script") -> str:
@@ -387,12 +420,15 @@ def listing(ctx: "MigrationContext", script: "ScriptDirectory") -> str:
     rows = {}
     if connection.dialect.has_table(connection, table.name, table.schema):
         rows = {row.revision: row for row in connection.execute(select(table))}
+    heads = ctx.get_current_heads()
+    older, _ = unrecorded(ancestors(script.revision_map, heads), rows, heads)
     lines = [("revision", "ran", "seconds", "how", "file")]
     for revision in ancestors(script.revision_map, script.get_heads()):
         row = rows.pop(revision.revision, None)
         file = Path(revision.path).name
         if row is None:
-            lines.append((revision.revision, "never", "", "", file))
+            ran = "before the record" if revision in older else "never"
+            lines.append((revision.revision, ran, "", "", file))
             continue
         if row.checksum != (now := checksum(revision.path)):
             file += f" ({what_changed(row.checksum, now)} changed)"
@@ -417,6 +453,11 @@ def accept(
     connection = ctx.connection
     assert connection is not None
     done = []
+    if not connection.dialect.has_table(connection, table.name, table.schema):
+        raise MigrationError(
+            "This database keeps no record of its revisions yet: its next upgrade "
+            "records each one as it is then. Nothing to accept."
+        )
     with ctx.begin_transaction(_per_migration=True):
         for name in revisions:
             try:
@@ -433,7 +474,9 @@ def accept(
             )
             if not changed.rowcount:
                 raise MigrationError(
-                    f"{name_of(revision)} never ran on this database: nothing to accept."
+                    f"{name_of(revision)} is not in this database's record: it never "
+                    "ran here, or ran before the record, which the next upgrade writes "
+                    "as the revisions are then. Nothing to accept."
                 )
             done.append(name_of(revision))
     return done

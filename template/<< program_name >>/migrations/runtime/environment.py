@@ -29,7 +29,7 @@ from alembic.util import CommandError, to_tuple
 from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.exc import DBAPIError
 
-from .applied import Record, accept, listing, prepare_offline, table_for
+from .applied import Record, accept, create_offline, listing, table_for
 from .autogenerate import process_revision_directives
 from .database import (
     engine_for,
@@ -133,7 +133,7 @@ def print_sql(url: str, timeouts: Timeouts, options: dict[str, Any]) -> None:
     with context.begin_transaction():
         for sql in timeout_sql:
             context.execute(sql)
-        prepare_offline(context.get_context(), context.script)
+        create_offline(context.get_context())
         context.run_migrations()
 
 
