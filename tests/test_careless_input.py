@@ -9,6 +9,9 @@ only), on the engines it concerns.
 import os
 import sqlite3
 import stat
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -594,3 +597,49 @@ def test_a_role_without_create_on_postgresql_fails_in_one_line(project, servers,
         fail_both_ways(project, env, says)
     finally:
         server.execute(f"DROP ROLE IF EXISTS {user}")
+
+
+@contextmanager
+def mounted_read_only(directory) -> Iterator[None]:
+    """`directory`, on a read-only file system while the block runs: a bind mount,
+    which needs root (as CI runs); elsewhere the test skips saying so."""
+    if os.geteuid() != 0:
+        pytest.skip("a read-only file system needs a bind mount, which needs root")
+    subprocess.run(["mount", "--bind", directory, directory], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", directory], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", directory], check=True)
+
+
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
+def test_a_default_database_on_a_read_only_file_system_at_head_still_starts(project, engine):
+    """Nothing to write at head: `alembic current`, upgrade() and the record's list
+    work; what would write says in one line what is read-only."""
+    project = project(**engine)
+    project.alembic("upgrade", "head")
+    data = project.default_database.parent
+    with mounted_read_only(data):
+        assert project.alembic("current").stdout.split() == [SEED_ACCOUNTS, "(head)"]
+        project.program("upgrade")
+        listed = project.python("-m", "my_program.migrations.history", "applied").stdout
+        assert SEED_ACCOUNTS in listed
+        result = project.alembic("upgrade", "head", check=False)
+        assert_clear_failure(
+            result,
+            f"Cannot create the migration lock file '{data}/main.db.lock' beside the "
+            "SQLite database (Read-only file system)",
+        )
+
+
+def test_a_read_only_sqlite_url_to_no_file_creates_none(project, tmp_path):
+    project = project()
+    missing = tmp_path / "missing.db"
+    env = {project.url_env: f"sqlite:///file:{missing}?mode=ro&uri=true"}
+    says = (
+        f"The SQLite database '{missing}' given by MY_PROGRAM_DATABASE_URL does not "
+        "exist, and mode=ro opens a database only to read it: migrate it without mode=ro."
+    )
+    assert_clear_failure(project.alembic("current", check=False, env=env), says)
+    assert not missing.exists()
