@@ -286,3 +286,25 @@ def test_mysql_databases_whose_names_begin_alike_have_locks_of_their_own(project
             assert Database(server.url(names[1])).version() == SEED_ACCOUNTS
     finally:
         server.execute(*(f"DROP DATABASE IF EXISTS {name}" for name in names))
+
+
+def test_two_programs_in_one_database_each_in_a_schema_of_its_own_never_wait(
+    project, servers, server_database, tmp_path
+):
+    """Two programs share a PostgreSQL database, the second in a schema of its own
+    (search_path in its URL), as the guide says: their tables, version tables and
+    migration locks are their own. While the first's lock is held, the second
+    migrates; the first's own replicas still wait."""
+    servers("postgresql")
+    admin = server_database("postgresql")
+    Database(admin).execute("CREATE SCHEMA two")
+    one = project()
+    one.env[one.url_env] = one.url_for(admin)
+    two = one.copy_to(tmp_path / "two")
+    two.env[two.url_env] = one.url_for(f"{admin}?options=-csearch_path%3Dtwo")
+    with lock_held(one):
+        two.alembic("-x", "migration_lock_timeout=1", "upgrade", "head")
+        waited = one.alembic("-x", "migration_lock_timeout=1", "upgrade", "head", check=False)
+        assert "Another migration of this database has held its lock" in waited.stdout
+    assert Database(admin).execute("SELECT count(*) FROM two.account") == [(3,)]
+    assert "account" not in Database(admin).tables(), "public has none of two's"

@@ -224,7 +224,12 @@ def migrate_on(
         connection.dialect, timeouts.table_lock, timeouts.statement
     )
     with (
-        migration_lock(connection, timeouts.migration_lock),
+        migration_lock(
+            connection,
+            timeouts.migration_lock,
+            options.get("version_table", "alembic_version"),
+            options.get("version_table_schema"),
+        ),
         session_timeouts(connection, timeout_sql),
     ):
         context.configure(

@@ -8,6 +8,10 @@ CREATE INDEX CONCURRENTLY, which waits for every open transaction, never waits f
 the replicas queueing behind it. PostgreSQL: an advisory lock; MySQL and MariaDB:
 GET_LOCK; SQLite: an OS file lock on <database>.lock, beside the file. Another
 database has none, and a warning says so.
+
+The lock is the history's, which its version table names: two programs sharing a
+database, each in a schema of its own or with a version table of its own, never
+wait for each other.
 """
 
 import asyncio
@@ -35,8 +39,10 @@ log = logging.getLogger(__name__)
 CANCELLED: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
     "migration_cancelled", default=None
 )
-# PostgreSQL advisory locks are per database; any fixed key will do.
+# PostgreSQL advisory locks are per database; any fixed key will do for the history
+# in public.alembic_version, and a digest for another.
 POSTGRESQL_KEY = 7_239_441_846_273_615_104
+VERSION_TABLE = "alembic_version"
 
 
 class Lock(Protocol):
@@ -114,41 +120,51 @@ class NoLock:
         pass
 
 
-def postgresql_lock(connection: Connection) -> Lock:
+def postgresql_lock(connection: Connection, table: str, schema: str | None) -> Lock:
+    schema = schema or connection.scalar(text("SELECT current_schema()"))
+    connection.commit()
+    key = POSTGRESQL_KEY
+    if (schema, table) != ("public", VERSION_TABLE):
+        digest = hashlib.sha256(f"{schema}.{table}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
     return SessionLock(
         connection,
-        f"SELECT pg_try_advisory_lock({POSTGRESQL_KEY})",
-        f"SELECT pg_advisory_unlock({POSTGRESQL_KEY})",
+        f"SELECT pg_try_advisory_lock({key})",
+        f"SELECT pg_advisory_unlock({key})",
     )
 
 
-def mysql_lock(connection: Connection) -> Lock:
-    """A named lock; names are per server, so this one names the database: at most
-    64 characters, as MySQL allows, with a digest of a name too long for that."""
-    database = connection.scalar(text("SELECT DATABASE()"))
+def mysql_lock(connection: Connection, table: str, schema: str | None) -> Lock:
+    """A named lock; names are per server, so this one names the database (MySQL's
+    schema), and a version table other than alembic_version: at most 64 characters,
+    as MySQL allows, with a digest of a name too long for that."""
+    database = schema or connection.scalar(text("SELECT DATABASE()"))
     connection.commit()
     if database is None:  # a connection handed over without one
         raise MigrationError(
             "The MySQL connection has no database: name one in its URL, as in "
             "mysql+pymysql://user:password@host:3306/dbname."
         )
-    name = f"alembic:{database}"
+    history = database if table == VERSION_TABLE else f"{database}.{table}"
+    name = f"alembic:{history}"
     if len(name) > 64:  # two long names that begin alike must not share a lock
-        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
-        name = f"alembic:{database[:39]}:{digest}"
+        digest = hashlib.sha256(history.encode()).hexdigest()[:16]
+        name = f"alembic:{history[:39]}:{digest}"
     return SessionLock(
         connection, "SELECT GET_LOCK(:name, 0)", "SELECT RELEASE_LOCK(:name)", name=name
     )
 
 
-def sqlite_lock(connection: Connection) -> Lock:
+def sqlite_lock(connection: Connection, table: str, schema: str | None) -> Lock:
     database = sqlite_file(connection.engine.url)
     if database is None:
         return NoLock()  # in memory, private to its connection: nobody to wait for
+    if (schema, table) != (None, VERSION_TABLE):  # main.db.billing_version.lock
+        database += "".join(f".{part}" for part in (schema, table) if part)
     return FileLock(database)
 
 
-LOCKS: dict[str, Callable[[Connection], Lock]] = {
+LOCKS: dict[str, Callable[[Connection, str, str | None], Lock]] = {
     "postgresql": postgresql_lock,
     "mysql": mysql_lock,
     "mariadb": mysql_lock,
@@ -156,8 +172,9 @@ LOCKS: dict[str, Callable[[Connection], Lock]] = {
 }
 
 
-def lock_for(connection: Connection) -> Lock:
-    """The migration lock of the connection's database."""
+def lock_for(connection: Connection, table: str, schema: str | None) -> Lock:
+    """The migration lock of the history whose version table is `table`, in
+    `schema` (None: the connection's), on the connection's database."""
     make = LOCKS.get(connection.dialect.name)
     if make is None:
         log.warning(
@@ -166,14 +183,20 @@ def lock_for(connection: Connection) -> Lock:
             connection.dialect.name,
         )
         return NoLock()
-    return make(connection)
+    return make(connection, table, schema)
 
 
 @contextlib.contextmanager
-def migration_lock(connection: Connection, timeout: float) -> Iterator[None]:
-    """Hold the migration lock on `connection`; wait at most `timeout` seconds for
-    it, then raise MigrationError."""
-    lock = lock_for(connection)
+def migration_lock(
+    connection: Connection,
+    timeout: float,
+    table: str = VERSION_TABLE,
+    schema: str | None = None,
+) -> Iterator[None]:
+    """Hold the migration lock of a history (its version table, `table` in
+    `schema`) on `connection`; wait at most `timeout` seconds for it, then raise
+    MigrationError."""
+    lock = lock_for(connection, table, schema)
     waits = pauses_until(time.monotonic() + timeout)
     while not lock.try_acquire():
         pause = next(waits, None)
