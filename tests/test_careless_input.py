@@ -24,7 +24,6 @@ from helpers import (
     SERVERS,
     Database,
     answers_id,
-    engine_for,
 )
 from sqlalchemy import URL, make_url
 
@@ -543,9 +542,7 @@ def test_a_role_that_may_only_read_works_at_head_and_fails_in_one_line(
     server.execute(*(sql.format(user=user, secret=SECRET) for sql in READ_ONLY_ROLE[backend]))
     try:
         project.alembic("upgrade", "head", env={project.url_env: project.url_for(admin)})
-        server_database_execute(
-            server, admin, GRANT_READING[backend].format(user=user, database=database)
-        )
+        Database(admin).execute(GRANT_READING[backend].format(user=user, database=database))
         reader = make_url(admin).set(username=user, password=SECRET)
         env = {project.url_env: project.url_for(reader.render_as_string(hide_password=False))}
         assert project.alembic("current", env=env).stdout.split() == [SEED_ACCOUNTS, "(head)"]
@@ -566,17 +563,8 @@ def test_a_role_that_may_only_read_works_at_head_and_fails_in_one_line(
             else f"DROP USER IF EXISTS '{user}'@'%'"
         )
         if backend == "postgresql":
-            server_database_execute(server, admin, f"DROP OWNED BY {user}")
+            Database(admin).execute(f"DROP OWNED BY {user}")
         server.execute(drop)
-
-
-def server_database_execute(server, url: str, statement: str) -> None:
-    """A statement as the admin, in the database that `url` names."""
-    with (
-        engine_for(make_url(url), isolation_level="AUTOCOMMIT") as engine,
-        engine.connect() as connection,
-    ):
-        connection.exec_driver_sql(statement.replace("%", "%%"))  # as Server.execute
 
 
 def test_a_role_without_create_on_postgresql_fails_in_one_line(project, servers, server_database):
