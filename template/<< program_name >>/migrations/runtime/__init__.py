@@ -138,7 +138,8 @@ def at_head() -> bool:
     """True if the database ran every revision of the history, up to the newest,
     as far as one read of it can tell: its head, and how many it recorded."""
     head, ran = on_connection(reading_engine(), database_state)
-    return head == script_heads() and ran == len(history.revision_files())
+    files = history.revision_files()
+    return head == script_heads(files) and ran == len(files)
 
 
 def reading_engine() -> "Engine | AsyncEngine":
@@ -171,10 +172,10 @@ def database_state(connection: Connection) -> tuple[tuple[str, ...], int]:
     return tuple(sorted(version for version, _ in rows)), rows[0][1] if rows else 0
 
 
-def script_heads() -> tuple[str, ...]:
+def script_heads(files: list[str]) -> tuple[str, ...]:
     """The newest revisions of this package: from head.txt when it describes the
-    revision files on disk, with no Alembic and no revision read, however long the
-    history; otherwise (a revision written by hand) from the revisions."""
-    if recorded := history.recorded_head():
+    revision files on disk (`files`), with no Alembic and no revision read, however
+    long the history; otherwise (a revision written by hand) from the revisions."""
+    if recorded := history.recorded_head(files):
         return (recorded,)
     return tuple(sorted(history.script_directory().get_heads()))

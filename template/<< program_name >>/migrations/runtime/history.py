@@ -56,11 +56,14 @@ def read_record() -> tuple[str, str] | None:
     return head, files
 
 
-def recorded_head() -> str | None:
-    """The head, from head.txt alone, if it describes the revision files on disk:
-    a file it does not know (written by hand, a stale record) gives None."""
+def recorded_head(files: list[str] | None = None) -> str | None:
+    """The head, from head.txt alone, if it describes the revision files on disk
+    (`files`, if already listed): a file it does not know (written by hand, a stale
+    record) gives None."""
     record = read_record()
-    if record is None or record[1] != fingerprint(revision_files()):
+    if record is None or record[1] != fingerprint(
+        revision_files() if files is None else files
+    ):
         return None
     return record[0]
 
