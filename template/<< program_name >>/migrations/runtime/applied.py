@@ -190,10 +190,16 @@ def documents(node: object) -> bool:
     )
 
 
-def what_changed(recorded: str, now: str) -> str:
+def what_changed(recorded: str, path: str) -> str | None:
+    """What differs between the revision file at `path` and the recorded checksum,
+    in words; None if nothing does, or if the record's is of an earlier format
+    (the next upgrade rewrites it)."""
+    now = checksum(path)
+    if recorded == now or not recorded.startswith(CHECKSUM_FORMAT):
+        return None
     old, new = (digests.split(":")[-1].split("/") for digests in (recorded, now))
-    parts = zip(PARTS, old, new, strict=False)
-    return " and ".join(part for part, old, new in parts if old != new) or "its code"
+    parts = zip(PARTS, old, new, strict=True)
+    return " and ".join(part for part, before, after in parts if before != after)
 
 
 # Writing the record, as the revisions run.
@@ -287,10 +293,10 @@ class Record:
                 )
         for revision in history:
             ran = recorded.get(revision.revision)
-            if ran is not None and ran != checksum(revision.path):
+            if ran is not None and (changed := what_changed(ran, revision.path)):
                 raise MigrationError(
                     f"{name_of(revision)} has changed since it ran on this database: "
-                    f"{what_changed(ran, checksum(revision.path))} is not what ran. "
+                    f"{changed} is not what ran. "
                     "Review the change; if the database needs nothing more for it, "
                     f"`{COMMAND} accept {revision.revision}` records it as it is now."
                 )
@@ -430,8 +436,8 @@ def listing(ctx: "MigrationContext", script: "ScriptDirectory") -> str:
             ran = "before the record" if revision in older else "never"
             lines.append((revision.revision, ran, "", "", file))
             continue
-        if row.checksum != (now := checksum(revision.path)):
-            file += f" ({what_changed(row.checksum, now)} changed)"
+        if changed := what_changed(row.checksum, revision.path):
+            file += f" ({changed} changed)"
         lines.append(described(row, file))
     lines += [described(row, "(not in the history)") for row in rows.values()]
     widths = [max(len(line[column]) for line in lines) for column in range(4)]
