@@ -7,11 +7,11 @@ so does the Python API, which runs Alembic's commands:
 - online, on a connection to the configured database or one handed over in
   config.attributes["connection"]: inside a transaction the caller opened, the
   revisions run in it, as they are; otherwise a command that only reads runs in
-  autocommit mode, and one that writes takes the migration lock (lock.py), sets
-  the session's timeouts (timeouts.py), compares the database's record of the
-  revisions it ran with the history (applied.py), runs each revision in a
-  transaction of its own, and tries again a revision that could not lock a table,
-  where that is safe.
+  autocommit mode, and one that writes takes the migration lock (lock.py; before
+  its connection, where it makes one), sets its timeouts (timeouts.py), compares
+  the database's record of the revisions it ran with the history (applied.py),
+  runs each revision in a transaction of its own, and tries again a revision that
+  could not lock a table, where that is safe.
 
 A MigrationError reaches the `alembic` command as one line, and Python as itself.
 """
@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from alembic import context
-from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError, to_tuple
 from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.exc import DBAPIError
@@ -33,6 +32,7 @@ from .applied import Record, accept, create_offline, listing, table_for
 from .autogenerate import process_revision_directives
 from .database import (
     engine_for,
+    never_prepared,
     on_connection,
     parse_url,
     refusal,
@@ -43,8 +43,9 @@ from .lock import migration_lock, pauses_until, sleep
 from .timeouts import (
     Timeouts,
     check_x_options,
+    in_force,
     is_table_lock_timeout,
-    session_timeouts,
+    setting_again,
     timeout_statements,
 )
 
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 # command run from Python without a name, take the lock. "applied" and "accept"
 # are the runtime's own (`python -m <package>.migrations.history applied`).
 READING = ("current", "check", "revision", "history", "applied")
+# What takes the migration lock of an engine's database, for as long as it lasts.
+Locking = Callable[[Engine], contextlib.AbstractContextManager[None]]
 # The commands that compare the models with the database, or whose revisions name
 # constraints by the models' naming convention; the others start faster without.
 NEEDING_MODELS = (None, "revision", "check", "upgrade", "downgrade")
@@ -137,16 +140,6 @@ def print_sql(url: str, timeouts: Timeouts, options: dict[str, Any]) -> None:
         context.run_migrations()
 
 
-def setting_again(timeout_sql: list[str]) -> Callable[..., None]:
-    """After each revision, the run's timeouts again: a revision may set its own."""
-
-    def set_again(ctx: MigrationContext, *_: Any, **__: Any) -> None:
-        for sql in timeout_sql:
-            ctx.execute(sql)
-
-    return set_again
-
-
 def migrate_online(
     url: str, timeouts: Timeouts, options: dict[str, Any], command: str | None
 ) -> None:
@@ -161,8 +154,13 @@ def migrate_online(
     """
     handed_over = context.config.attributes.get("connection")
 
-    def migrate(connection: Connection) -> None:
-        migrate_on(connection, timeouts, options, command)
+    def taking_the_lock(engine: Engine) -> contextlib.AbstractContextManager[None]:
+        table = options.get("version_table", "alembic_version")
+        schema = options.get("version_table_schema")
+        return migration_lock(engine, timeouts.migration_lock, table, schema)
+
+    def migrate(connection: Connection, lock: Locking | None = taking_the_lock) -> None:
+        migrate_on(connection, timeouts, options, command, lock)
 
     if (
         handed_over is None
@@ -172,7 +170,9 @@ def migrate_online(
         engine = handed_over or engine_for(url)
         if command in READING:
             engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        on_connection(engine, migrate)
+            on_connection(engine, migrate)
+        else:  # the lock first: a replica that waits for it holds no connection
+            on_connection(engine, migrate, None, first=taking_the_lock)
     elif isinstance(handed_over, Connection):
         migrate(handed_over)
     elif hasattr(handed_over, "run_sync"):
@@ -196,11 +196,12 @@ def migrate_on(
     timeouts: Timeouts,
     options: dict[str, Any],
     command: str | None,
+    lock: Locking | None,
 ) -> None:
     """The command on `connection`: one that reads, with no lock and no transaction
     of its own; one that writes, with the record of applied revisions, in the
-    caller's transaction as it is, otherwise under the lock and the timeouts, a
-    transaction per revision."""
+    caller's transaction as it is, otherwise under the lock (taken with `lock`;
+    None: held already) and the timeouts, a transaction per revision."""
     if command in READING:
         context.configure(connection=connection, **options)
         if command == "applied":
@@ -220,22 +221,15 @@ def migrate_on(
             record.reconcile(context.get_context(), context.script, command)
             context.run_migrations()
         return
-    timeout_sql = timeout_statements(
-        connection.dialect, timeouts.table_lock, timeouts.statement
-    )
     with (
-        migration_lock(
-            connection,
-            timeouts.migration_lock,
-            options.get("version_table", "alembic_version"),
-            options.get("version_table_schema"),
-        ),
-        session_timeouts(connection, timeout_sql),
+        lock(connection.engine) if lock else contextlib.nullcontext(),
+        never_prepared(connection),
+        in_force(connection, timeouts) as after_each_revision,
     ):
         context.configure(
             connection=connection,
             transaction_per_migration=True,
-            **calling(options, setting_again(timeout_sql), record),
+            **calling(options, after_each_revision, record),
         )
         if command == "accept":
             accepted = context.config.attributes["accept"]

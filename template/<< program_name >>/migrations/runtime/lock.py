@@ -1,13 +1,14 @@
 """The template's runtime: the migration lock, one migration of a database at a time.
 
 Every upgrade and downgrade holds it, so replicas that start together take turns
-and each revision runs once. It is never a transaction, and nobody waits for it in
-one: a process tries it, and while another holds it, pauses with no transaction
-open. So a revision may leave Alembic's transaction (autocommit_block()), and a
-CREATE INDEX CONCURRENTLY, which waits for every open transaction, never waits for
-the replicas queueing behind it. PostgreSQL: an advisory lock; MySQL and MariaDB:
-GET_LOCK; SQLite: an OS file lock on <database>.lock, beside the file. Another
-database has none, and a warning says so.
+and each revision runs once. Nobody waits for it in a transaction, or holding a
+connection: a process tries it, and while another holds it, pauses with no
+connection open. So a revision may leave Alembic's transaction (autocommit_block()),
+and a CREATE INDEX CONCURRENTLY, which waits for every open transaction, never waits
+for the replicas queueing behind it; and replicas that wait never fill a
+connection pool. PostgreSQL, MySQL and MariaDB: a lock the server holds for a
+connection of the lock's own (ServerLock); SQLite: an OS file lock on
+<database>.lock, beside the file. Another database has none, and a warning says so.
 
 The lock is the history's, which its version table names: two programs sharing a
 database, each in a schema of its own or with a version table of its own, never
@@ -25,10 +26,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from .database import sqlite_file
+from .database import never_prepared, sqlite_file
 from .errors import MigrationError
 
 log = logging.getLogger(__name__)
@@ -52,33 +53,96 @@ class Lock(Protocol):
     def release(self) -> None: ...
 
 
-class SessionLock:
-    """A lock the server keeps for the connection's session: it outlives
-    transactions, and a lost connection releases it."""
+class ServerLock:
+    """A lock the server holds for a connection of the lock's own, taken before the
+    migration's connection is opened. Each try opens one, closed again unless it
+    took the lock: a replica that waits holds no connection, and the one that
+    migrates holds two."""
 
-    def __init__(
-        self, connection: Connection, take: str, give_back: str, **params: object
-    ) -> None:
-        self.connection, self.params = connection, params
-        self.take, self.give_back = text(take), text(give_back)
+    def __init__(self, engine: Engine, table: str, schema: str | None) -> None:
+        self.engine, self.table, self.schema = engine, table, schema
+        self.holding = contextlib.ExitStack()
 
     def try_acquire(self) -> bool:
-        taken = self.connection.scalar(self.take, self.params)
-        self.connection.commit()  # end the statement's transaction at once
-        if taken is None:  # MySQL's GET_LOCK on an error, such as a killed thread
+        with contextlib.ExitStack() as trying:
+            connection = trying.enter_context(self.engine.connect())
+            trying.enter_context(never_prepared(connection))
+            if not self.take(connection, trying):
+                return False
+            self.holding = trying.pop_all()
+        return True
+
+    def take(self, connection: Connection, held: contextlib.ExitStack) -> bool:
+        """Take the lock on `connection`, if it is free; what gives it back goes on
+        `held`, to be done before the connection closes."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        with contextlib.suppress(DBAPIError):  # lost: the server has released it
+            self.holding.close()
+
+
+class PostgreSQLLock(ServerLock):
+    """An advisory lock of a transaction left open, idle, while the migration runs.
+
+    A pooler that hands each transaction to any server connection (PgBouncer's
+    transaction pooling) keeps an open one on one server connection, and its end,
+    or a lost connection, releases the lock: none is ever left on a pooled
+    connection, as a session's lock would be. In READ COMMITTED the transaction
+    holds no snapshot between statements: CREATE INDEX CONCURRENTLY does not wait
+    for it. It excludes the session lock of earlier releases: old and new replicas
+    of a rolling update take turns.
+    """
+
+    # The server may end a transaction left idle; this one must last.
+    NO_TIME_LIMIT = text(
+        "SELECT set_config(name, '0', true) FROM pg_settings "
+        "WHERE name IN ('idle_in_transaction_session_timeout', 'transaction_timeout')"
+    )
+
+    def take(self, connection: Connection, held: contextlib.ExitStack) -> bool:
+        connection.execution_options(isolation_level="READ COMMITTED")
+        schema = self.schema or connection.scalar(text("SELECT current_schema()"))
+        key = POSTGRESQL_KEY
+        if (schema, self.table) != ("public", VERSION_TABLE):
+            digest = hashlib.sha256(f"{schema}.{self.table}".encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+        if not connection.scalar(text(f"SELECT pg_try_advisory_xact_lock({key})")):
+            return False
+        connection.execute(self.NO_TIME_LIMIT)
+        return True  # the transaction's end, as the connection closes, releases it
+
+
+class MySQLLock(ServerLock):
+    """GET_LOCK: named per server, so the name holds the database (MySQL's schema),
+    and a version table other than alembic_version: at most 64 characters, as
+    MySQL allows, with a digest of a name too long for that."""
+
+    def take(self, connection: Connection, held: contextlib.ExitStack) -> bool:
+        database = self.schema or connection.scalar(text("SELECT DATABASE()"))
+        if database is None:  # an engine handed over without one
+            raise MigrationError(
+                "The MySQL connection has no database: name one in its URL, as in "
+                "mysql+pymysql://user:password@host:3306/dbname."
+            )
+        history = (
+            database if self.table == VERSION_TABLE else f"{database}.{self.table}"
+        )
+        name = f"alembic:{history}"
+        if len(name) > 64:  # two long names that begin alike must not share a lock
+            digest = hashlib.sha256(history.encode()).hexdigest()[:16]
+            name = f"alembic:{history[:39]}:{digest}"
+        taken = connection.scalar(text("SELECT GET_LOCK(:name, 0)"), {"name": name})
+        connection.commit()
+        if taken is None:  # on an error, such as a killed thread
             raise MigrationError(
                 "The database refused the migration lock (GET_LOCK returned NULL): "
                 "see its error log, then try again."
             )
+        if taken:  # a connection back in a pool would keep it: given back first
+            give_back = text("SELECT RELEASE_LOCK(:name)")
+            held.callback(connection.execute, give_back, {"name": name})
         return bool(taken)
-
-    def release(self) -> None:
-        if self.connection.invalidated:  # lost: the server has released it
-            return
-        with contextlib.suppress(DBAPIError):
-            self.connection.rollback()  # whatever a failed migration left open
-            self.connection.execute(self.give_back, self.params)
-            self.connection.commit()
 
 
 class FileLock:
@@ -120,43 +184,8 @@ class NoLock:
         pass
 
 
-def postgresql_lock(connection: Connection, table: str, schema: str | None) -> Lock:
-    schema = schema or connection.scalar(text("SELECT current_schema()"))
-    connection.commit()
-    key = POSTGRESQL_KEY
-    if (schema, table) != ("public", VERSION_TABLE):
-        digest = hashlib.sha256(f"{schema}.{table}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-    return SessionLock(
-        connection,
-        f"SELECT pg_try_advisory_lock({key})",
-        f"SELECT pg_advisory_unlock({key})",
-    )
-
-
-def mysql_lock(connection: Connection, table: str, schema: str | None) -> Lock:
-    """A named lock; names are per server, so this one names the database (MySQL's
-    schema), and a version table other than alembic_version: at most 64 characters,
-    as MySQL allows, with a digest of a name too long for that."""
-    database = schema or connection.scalar(text("SELECT DATABASE()"))
-    connection.commit()
-    if database is None:  # a connection handed over without one
-        raise MigrationError(
-            "The MySQL connection has no database: name one in its URL, as in "
-            "mysql+pymysql://user:password@host:3306/dbname."
-        )
-    history = database if table == VERSION_TABLE else f"{database}.{table}"
-    name = f"alembic:{history}"
-    if len(name) > 64:  # two long names that begin alike must not share a lock
-        digest = hashlib.sha256(history.encode()).hexdigest()[:16]
-        name = f"alembic:{history[:39]}:{digest}"
-    return SessionLock(
-        connection, "SELECT GET_LOCK(:name, 0)", "SELECT RELEASE_LOCK(:name)", name=name
-    )
-
-
-def sqlite_lock(connection: Connection, table: str, schema: str | None) -> Lock:
-    database = sqlite_file(connection.engine.url)
+def sqlite_lock(engine: Engine, table: str, schema: str | None) -> Lock:
+    database = sqlite_file(engine.url)
     if database is None:
         return NoLock()  # in memory, private to its connection: nobody to wait for
     if (schema, table) != (None, VERSION_TABLE):  # main.db.billing_version.lock
@@ -164,39 +193,40 @@ def sqlite_lock(connection: Connection, table: str, schema: str | None) -> Lock:
     return FileLock(database)
 
 
-LOCKS: dict[str, Callable[[Connection, str, str | None], Lock]] = {
-    "postgresql": postgresql_lock,
-    "mysql": mysql_lock,
-    "mariadb": mysql_lock,
+LOCKS: dict[str, Callable[[Engine, str, str | None], Lock]] = {
+    "postgresql": PostgreSQLLock,
+    "mysql": MySQLLock,
+    "mariadb": MySQLLock,
     "sqlite": sqlite_lock,
 }
 
 
-def lock_for(connection: Connection, table: str, schema: str | None) -> Lock:
+def lock_for(engine: Engine, table: str, schema: str | None) -> Lock:
     """The migration lock of the history whose version table is `table`, in
-    `schema` (None: the connection's), on the connection's database."""
-    make = LOCKS.get(connection.dialect.name)
+    `schema` (None: the connection's), on the engine's database."""
+    make = LOCKS.get(engine.dialect.name)
     if make is None:
         log.warning(
             "No migration lock for %s databases: two processes migrating at once "
             "could both run a revision. Run one migration at a time.",
-            connection.dialect.name,
+            engine.dialect.name,
         )
         return NoLock()
-    return make(connection, table, schema)
+    return make(engine, table, schema)
 
 
 @contextlib.contextmanager
 def migration_lock(
-    connection: Connection,
+    engine: Engine,
     timeout: float,
     table: str = VERSION_TABLE,
     schema: str | None = None,
 ) -> Iterator[None]:
     """Hold the migration lock of a history (its version table, `table` in
-    `schema`) on `connection`; wait at most `timeout` seconds for it, then raise
-    MigrationError."""
-    lock = lock_for(connection, table, schema)
+    `schema`) on the engine's database; wait at most `timeout` seconds for it, then
+    raise MigrationError. On an asyncio engine's sync_engine, from inside its event
+    loop (greenlet_spawn(), run_sync())."""
+    lock = lock_for(engine, table, schema)
     waits = pauses_until(time.monotonic() + timeout)
     while not lock.try_acquire():
         pause = next(waits, None)
@@ -211,7 +241,7 @@ def migration_lock(
                 "finished, or wait longer: migration_lock_timeout=SECONDS from Python, "
                 "`alembic -x migration_lock_timeout=SECONDS ...` on the command line."
             )
-        sleep(connection, pause)
+        sleep(engine, pause)
     try:
         yield
     finally:
@@ -230,12 +260,12 @@ def pauses_until(
         pause = min(pause * 2, longest)
 
 
-def sleep(connection: Connection, seconds: float) -> None:
-    """Pause; on an asyncio engine's connection (in run_sync()), with its event
-    loop running other tasks meanwhile. A migration whose caller was cancelled
+def sleep(connectable: Engine | Connection, seconds: float) -> None:
+    """Pause; on an asyncio engine's (in its event loop), with the loop running
+    other tasks meanwhile. A migration whose caller was cancelled
     (CANCELLED) stops here, with a MigrationError."""
     cancelled = CANCELLED.get()
-    if connection.dialect.is_async:
+    if connectable.dialect.is_async:
         from sqlalchemy.util import await_only
 
         await_only(asyncio.sleep(seconds))

@@ -10,18 +10,22 @@ keywords of upgrade() and downgrade(): migration_lock_timeout (for another
 process's migration), table_lock_timeout (0: no limit), statement_timeout (0: no
 limit; not given: the server's) and retry_for. A revision that needs others calls
 set_for_this_revision() first.
+
+On PostgreSQL each transaction sets them for itself (SET LOCAL): none outlives it
+on a server connection that a pooler hands to other clients.
 """
 
 import contextlib
+import contextvars
 import dataclasses
 import difflib
 import logging
 import math
 import warnings
-from collections.abc import Iterator, Mapping
-from typing import TypedDict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypedDict
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -149,6 +153,131 @@ def timeout_statements(
 
 
 @contextlib.contextmanager
+def in_force(
+    connection: Connection, timeouts: Timeouts
+) -> Iterator[Callable[..., None]]:
+    """The run's timeouts on `connection` while it migrates. Yields what Alembic is
+    to call after each revision (on_version_apply): the run's timeouts again after
+    a revision's own."""
+    if connection.dialect.name == "postgresql":
+        with PostgreSQLTimeouts(connection, timeouts).in_force() as after_each:
+            yield after_each
+        return
+    timeout_sql = timeout_statements(
+        connection.dialect, timeouts.table_lock, timeouts.statement
+    )
+    with session_timeouts(connection, timeout_sql):
+        yield setting_again(timeout_sql)
+
+
+def setting_again(timeout_sql: list[str]) -> Callable[..., None]:
+    """After each revision, the run's timeouts again: a revision may set its own."""
+
+    def set_again(ctx: Any, *_: Any, **__: Any) -> None:
+        for sql in timeout_sql:
+            ctx.execute(sql)
+
+    return set_again
+
+
+class PostgreSQLTimeouts:
+    """Timeouts that each transaction sets for itself (SET LOCAL), as it begins.
+
+    Statements outside a transaction (autocommit_block()) have them for the session
+    if the session is the migration's own; behind a pooler, which would keep them
+    on a server connection for its next client, they have the role's, and a
+    warning says so."""
+
+    def __init__(self, connection: Connection, timeouts: Timeouts) -> None:
+        self.connection = connection
+        self.run = in_milliseconds(
+            {"table_lock": timeouts.table_lock, "statement": timeouts.statement}
+        )
+        self.own: dict[str, int] = {}  # the running revision's
+        self.set_for_the_session: set[str] = set()
+        self.session_of_its_own = False  # until asked: no pooler in between
+        self.warned = False
+
+    @contextlib.contextmanager
+    def in_force(self) -> Iterator[Callable[..., None]]:
+        self.session_of_its_own = is_session_of_its_own(self.connection)
+        event.listen(self.connection, "begin", self.set)
+        token = IN_FORCE.set(self)
+        try:
+            yield lambda *_, **__: self.own.clear()
+        finally:
+            IN_FORCE.reset(token)
+            event.remove(self.connection, "begin", self.set)
+            self.back_to_the_defaults()
+
+    def set(self, connection: Connection) -> None:
+        """In the transaction `connection` begins, or outside any."""
+        values = {**self.run, **self.own}
+        if not values:
+            return
+        local = (
+            connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+        )
+        if not local and not self.session_of_its_own:
+            if not self.warned:
+                log.warning(
+                    "A revision left its transaction (autocommit_block()) behind a "
+                    "connection pooler: its statements there run with the role's "
+                    "own timeouts, as a setting would stay on a pooled server "
+                    "connection. Migrate straight to the server to give them the "
+                    "migration's."
+                )
+                self.warned = True
+            return
+        if not local:
+            self.set_for_the_session.update(values)
+        configs = ", ".join(
+            f"set_config('{name}', '{value}', {str(local).lower()})"
+            for name, value in values.items()
+        )
+        connection.exec_driver_sql(f"SELECT {configs}")
+
+    def set_own(self, connection: Connection, values: dict[str, float | None]) -> None:
+        """A revision's own timeouts, until it ends (set_for_this_revision())."""
+        self.own.update(in_milliseconds(values))
+        self.set(connection)
+
+    def back_to_the_defaults(self) -> None:
+        if self.set_for_the_session and not self.connection.invalidated:
+            with contextlib.suppress(DBAPIError):
+                self.connection.rollback()
+                for name in sorted(self.set_for_the_session):
+                    self.connection.exec_driver_sql(f"SET {name} = DEFAULT")
+                self.connection.commit()
+
+
+def in_milliseconds(seconds: Mapping[str, float | None]) -> dict[str, int]:
+    """{"table_lock": 5.0, "statement": None} as PostgreSQL's settings, those given."""
+    names = {"table_lock": "lock_timeout", "statement": "statement_timeout"}
+    return {
+        names[name]: milliseconds(value)
+        for name, value in seconds.items()
+        if value is not None
+    }
+
+
+# The running PostgreSQL migration's timeouts, for set_for_this_revision().
+IN_FORCE: contextvars.ContextVar[PostgreSQLTimeouts | None] = contextvars.ContextVar(
+    "timeouts_in_force", default=None
+)
+
+
+def is_session_of_its_own(connection: Connection) -> bool:
+    """Whether the server process that answers is the one the driver connected to
+    (psycopg's and psycopg2's backend_pid): behind a pooler it is not, and the
+    next transaction may be another's."""
+    info = getattr(connection.connection.driver_connection, "info", None)
+    answering = connection.scalar(text("SELECT pg_backend_pid()"))
+    connection.commit()
+    return bool(answering == getattr(info, "backend_pid", None))
+
+
+@contextlib.contextmanager
 def session_timeouts(connection: Connection, timeout_sql: list[str]) -> Iterator[None]:
     """The session's timeouts set, then back to the server's defaults: the
     connection may be the caller's, and go on serving it."""
@@ -185,6 +314,9 @@ def set_for_this_revision(
         name: None if value is None else checked_seconds(f"{name}_timeout", value)
         for name, value in (("table_lock", table_lock), ("statement", statement))
     }
+    if running := IN_FORCE.get():  # online, on PostgreSQL
+        running.set_own(op.get_bind(), checked)
+        return
     for sql in timeout_statements(op.get_context().dialect, **checked):
         op.execute(sql)
 
