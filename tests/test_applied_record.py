@@ -8,7 +8,6 @@ import subprocess
 import pytest
 from helpers import (
     BACKENDS,
-    BIN,
     ENGINE_VARIANTS,
     REVISIONS,
     SEED_ACCOUNTS,
@@ -16,7 +15,7 @@ from helpers import (
     git,
     git_commit_all,
 )
-from test_reliability import CLI_WORKER, start_together
+from test_reliability import replicas_start_together
 
 MAIN = REVISIONS / "a1a1a1a1a1a1_add_account_email.py"  # main's, run on staging
 FEATURE = REVISIONS / "e0e0e0e0e0e0_create_audit_log.py"  # the feature branch's
@@ -108,12 +107,8 @@ def test_replicas_starting_together_after_a_hand_edit_run_the_missed_revision_on
     project.record_head()
     project.alembic("upgrade", "head")
     put_feature_below_main(project)
-    go = tmp_path / "go"
-    kind = "async" if project.async_engine else "sync"
-    cli = ["sh", "-c", CLI_WORKER, "worker", go, BIN / "alembic"]
-    api = project.program_command("worker", go, kind)
 
-    results = start_together(project, [cli, api] * 2, go)
+    results = replicas_start_together(project, tmp_path, 4)
 
     for result in results:
         assert result.returncode == 0, result.stderr

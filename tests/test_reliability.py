@@ -45,6 +45,16 @@ def start_together(project, commands: list[list], go) -> list[subprocess.Complet
     return results
 
 
+def replicas_start_together(project, tmp_path, replicas: int) -> list[subprocess.CompletedProcess]:
+    """Replicas of an application start together, half with the `alembic` command,
+    half from Python (upgrade(), or upgrade_async()), as the README shows."""
+    go = tmp_path / "go"
+    kind = "async" if project.async_engine else "sync"
+    cli = ["sh", "-c", CLI_WORKER, "worker", go, BIN / "alembic"]
+    api = project.program_command("worker", go, kind)
+    return start_together(project, [cli, api] * (replicas // 2), go)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
 def test_replicas_starting_together_all_start_and_run_each_revision_once(
@@ -59,12 +69,8 @@ def test_replicas_starting_together_all_start_and_run_each_revision_once(
     project, database = project_on(backend, **engine)
     project.add_revision(REVISIONS / "5105105105a0_slow_data_migration.py")
     project.add_revision(REVISIONS / "c0c0c0c0c0c0_index_account_names.py")
-    go = tmp_path / "go"
-    kind = "async" if project.async_engine else "sync"
-    cli = ["sh", "-c", CLI_WORKER, "worker", go, BIN / "alembic"]
-    api = project.program_command("worker", go, kind)
 
-    results = start_together(project, [cli, api] * (REPLICAS // 2), go)
+    results = replicas_start_together(project, tmp_path, REPLICAS)
 
     for result in results:
         assert result.returncode == 0, result.stderr
