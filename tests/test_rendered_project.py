@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import uuid
 import zipfile
 
 import pytest
@@ -24,20 +25,33 @@ from helpers import (
 )
 from sqlalchemy import make_url
 
+# A password as people choose them: "%" and "@", URL-encoded in the test variable.
+HARD_PASSWORD = "p%25w@rd:/1"
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_the_projects_own_tests_pass(project, server_database, tmp_path, backend):
-    """On a throwaway SQLite file, or on the server its test variable names; never on
-    the database the user configured, nor on the default one. (With the seed and
-    either engine, test_project_life.py runs them after each of a team's revisions.)"""
+def test_the_projects_own_tests_pass(project, servers, server_database, tmp_path, backend):
+    """On a throwaway SQLite file, or on the server its test variable names, as a
+    user whose password has a "%" and an "@"; never on the database the user
+    configured, nor on the default one. (With the seed and either engine,
+    test_project_life.py runs them after each of a team's revisions.)"""
     project = project(seed_data=False)
     configured = tmp_path / "configured.db"
     env = {project.url_env: project.url_for(f"sqlite:///{configured}")}
+    user = f"tpl_{uuid.uuid4().hex[:12]}"
     if backend != "sqlite":
-        env[project.test_url_env] = project.url_for(server_database(backend))
+        test_url = make_url(server_database(backend))
+        servers(backend).create_user(user, HARD_PASSWORD, test_url.database)
+        test_url = test_url.set(username=user, password=HARD_PASSWORD)
+        env[project.test_url_env] = project.url_for(test_url.render_as_string(hide_password=False))
 
-    skipped = {"test_downgrade_leaves_no_trace"} if backend == "mysql" else set()
-    project.own_suite(env=env, skipped=skipped)
+    try:
+        skipped = {"test_downgrade_leaves_no_trace"} if backend == "mysql" else set()
+        project.own_suite(env=env, skipped=skipped)
+    finally:
+        if backend != "sqlite":
+            servers(backend).drop_database(test_url.database)
+            servers(backend).drop_user(user)
     assert not configured.exists(), "the tests touched the configured database"
     assert not project.default_database.exists(), "the tests touched the default database"
 
