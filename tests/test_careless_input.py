@@ -7,6 +7,7 @@ only), on the engines it concerns.
 """
 
 import os
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -464,6 +465,26 @@ def test_a_test_variable_set_but_empty_stops_the_suite_naming_it(project):
         "MY_PROGRAM_TEST_DATABASE_URL is set but empty: set it to the test database's URL, "
         "or unset it to test on a throwaway SQLite file."
     ) in result.stderr
+
+
+def test_a_test_server_out_of_reach_stops_the_suite_once_naming_its_variable(project):
+    """Nothing listens where the test variable points: one error naming that
+    variable, no test run, no password shown."""
+    project = project(database="postgresql")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://app:{quote(SECRET, safe='')}@127.0.0.1:{port}/app_test"
+    result = project.python(
+        "-m", "pytest", "-p", "no:cacheprovider", check=False, env={project.test_url_env: url}
+    )
+    assert result.returncode == 4, "pytest's usage error"
+    assert result.stderr.strip() == (
+        f"ERROR: Cannot reach the database server 127.0.0.1:{port} given by "
+        "MY_PROGRAM_TEST_DATABASE_URL: it refused the connection (check that it is "
+        "running, on that port)."
+    )
+    assert "passed" not in result.stdout and "Secr" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
