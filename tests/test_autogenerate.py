@@ -60,6 +60,22 @@ def test_not_null_and_unique_through_named_constraints(project_on, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_table_with_an_indexed_foreign_key_goes_down_and_up_again(project_on, backend):
+    """Autogenerate drops a table's indexes before the table; MariaDB refuses to
+    drop one that a foreign key needs. The revision drops the table alone."""
+    project, database = project_on(backend)
+    project.alembic("upgrade", "head")
+    project.add_models(MODELS / "comment.py")
+    source = new_revision(project, "add comment table").read_text()
+    assert "drop_index" not in source
+    project.alembic("upgrade", "head")
+    project.alembic("downgrade", "-1")
+    assert "comment" not in database.tables()
+    project.alembic("upgrade", "head")
+    assert "comment" in database.tables()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_names_too_long_for_the_database_are_shortened_the_same_way(project_on, backend):
     """The convention's names for these constraints and this index are over 63
     characters: each database gets them shortened to its limit, and `alembic check`

@@ -61,4 +61,37 @@ def create_unique_constraint(
     )
 
 
-process_revision_directives = portable.chain(skip_empty)
+def indexes_go_with_their_table(
+    context: MigrationContext, revision: Any, directives: list[Any]
+) -> None:
+    """A table that is dropped drops its indexes: autogenerate drops them first,
+    one by one, which MySQL and MariaDB refuse for an index a foreign key of the
+    table needs (error 1553). The table's drop alone runs everywhere."""
+    for script in directives:
+        for operations in (*script.upgrade_ops_list, *script.downgrade_ops_list):
+            operations.ops = without_index_drops_of_dropped_tables(operations.ops)
+
+
+def without_index_drops_of_dropped_tables(
+    operations: list[ops.MigrateOperation],
+) -> list[ops.MigrateOperation]:
+    dropped = {
+        (op.schema, op.table_name)
+        for op in operations
+        if isinstance(op, ops.DropTableOp)
+    }
+    kept: list[ops.MigrateOperation] = []
+    for op in operations:
+        if isinstance(op, ops.ModifyTableOps) and (op.schema, op.table_name) in dropped:
+            op.ops = [each for each in op.ops if not isinstance(each, ops.DropIndexOp)]
+            if not op.ops:
+                continue
+        elif isinstance(op, ops.DropIndexOp) and (op.schema, op.table_name) in dropped:
+            continue
+        kept.append(op)
+    return kept
+
+
+process_revision_directives = portable.chain(skip_empty).chain(
+    indexes_go_with_their_table
+)
