@@ -30,6 +30,7 @@ CLI_WORKER = 'while [ ! -e "$1" ]; do sleep 0.01; done; exec "$2" upgrade head'
 SECRET = "Secr3tPassw0rd"
 FAIL_HALFWAY = REVISIONS / "fa11ed000001_fail_halfway.py"
 LOSE_THE_CONNECTION = REVISIONS / "de1e7ed00001_lose_the_connection.py"
+LOSE_THE_LOCK = REVISIONS / "10c10c000001_lose_the_lock.py"
 
 
 def start_together(project, commands: list[list], go) -> list[subprocess.CompletedProcess]:
@@ -221,6 +222,25 @@ def test_a_lost_connection_is_what_the_error_says(project_on, backend, engine):
         for unrelated in ("KeyError", "MissingGreenlet"):
             assert unrelated not in result.stderr
     assert database.version() == SEED_ACCOUNTS
+
+
+@pytest.mark.parametrize("backend", list(SERVERS))
+def test_a_lock_lost_halfway_stops_the_migration(project_on, backend):
+    """The lock's connection is closed while a revision runs (a timeout of the
+    server or of a pooler): the migration stops in one line saying so, and on
+    PostgreSQL the revision is rolled back, unrecorded."""
+    project, database = project_on(backend)
+    project.add_revision(LOSE_THE_LOCK)
+
+    result = project.alembic("upgrade", "head", check=False)
+
+    assert result.returncode != 0
+    assert "FAILED: The migration lock was lost while a revision ran" in result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    if backend == "postgresql":
+        assert database.version() == SEED_ACCOUNTS
+        assert "after_the_lock_was_lost" not in database.tables()
+        assert "10c10c000001" not in database.applied()
 
 
 def test_nothing_the_project_creates_is_readable_by_others(project, tmp_path):

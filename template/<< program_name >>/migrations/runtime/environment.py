@@ -39,7 +39,7 @@ from .database import (
     refuse_a_blank_variable,
 )
 from .errors import MigrationError
-from .lock import migration_lock, pauses_until, sleep
+from .lock import migration_lock, pauses_until, sleep, still_held
 from .timeouts import (
     Timeouts,
     check_x_options,
@@ -229,7 +229,7 @@ def migrate_on(
         context.configure(
             connection=connection,
             transaction_per_migration=True,
-            **calling(options, after_each_revision, record),
+            **calling(options, still_held, after_each_revision, record),
         )
         if command == "accept":
             accepted = context.config.attributes["accept"]

@@ -1,13 +1,14 @@
 """The template's runtime: the migration lock, one migration of a database at a time.
 
 Every upgrade and downgrade holds it, so replicas that start together take turns
-and each revision runs once. Nobody waits for it in a transaction, or holding a
-connection: a process tries it, and while another holds it, pauses with no
-connection open. So a revision may leave Alembic's transaction (autocommit_block()),
-and a CREATE INDEX CONCURRENTLY, which waits for every open transaction, never waits
-for the replicas queueing behind it; and replicas that wait never fill a
-connection pool. PostgreSQL, MySQL and MariaDB: a lock the server holds for a
-connection of the lock's own (ServerLock); SQLite: an OS file lock on
+and each revision runs once. Nobody waits for it in a transaction: a process tries
+it, and while another holds it, pauses with no transaction open, and no connection
+either unless its caller handed one over. So a revision may leave Alembic's
+transaction (autocommit_block()), and a CREATE INDEX CONCURRENTLY, which waits for
+every open transaction, never waits for the replicas queueing behind it; and
+replicas that wait hold no server connection of a pool. PostgreSQL, MySQL and
+MariaDB: a lock the server holds for a connection of the lock's own (ServerLock),
+checked after each revision (still_held()); SQLite: an OS file lock on
 <database>.lock, beside the file. Another database has none, and a warning says so.
 
 The lock is the history's, which its version table names: two programs sharing a
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .database import never_prepared, sqlite_file
 from .errors import MigrationError
@@ -50,6 +51,9 @@ class Lock(Protocol):
     def try_acquire(self) -> bool:
         """Take the lock if it is free, without waiting; true if taken."""
 
+    def is_held(self) -> bool:
+        """Still held (a server's lock: its connection alive)."""
+
     def release(self) -> None: ...
 
 
@@ -59,9 +63,14 @@ class ServerLock:
     took the lock: a replica that waits holds no connection, and the one that
     migrates holds two."""
 
+    # Run on the lock's connection: true while it holds the lock.
+    STILL_HELD = text("SELECT true")
+
     def __init__(self, engine: Engine, table: str, schema: str | None) -> None:
         self.engine, self.table, self.schema = engine, table, schema
         self.holding = contextlib.ExitStack()
+        self.connection: Connection | None = None
+        self.params: dict[str, str] = {}
 
     def try_acquire(self) -> bool:
         with contextlib.ExitStack() as trying:
@@ -69,7 +78,7 @@ class ServerLock:
             trying.enter_context(never_prepared(connection))
             if not self.take(connection, trying):
                 return False
-            self.holding = trying.pop_all()
+            self.holding, self.connection = trying.pop_all(), connection
         return True
 
     def take(self, connection: Connection, held: contextlib.ExitStack) -> bool:
@@ -77,8 +86,16 @@ class ServerLock:
         `held`, to be done before the connection closes."""
         raise NotImplementedError
 
+    def is_held(self) -> bool:
+        if self.connection is None:
+            return False
+        try:
+            return bool(self.connection.scalar(self.STILL_HELD, self.params))
+        except DBAPIError:  # lost with its connection
+            return False
+
     def release(self) -> None:
-        with contextlib.suppress(DBAPIError):  # lost: the server has released it
+        with contextlib.suppress(SQLAlchemyError):  # lost: the server released it
             self.holding.close()
 
 
@@ -118,6 +135,10 @@ class MySQLLock(ServerLock):
     and a version table other than alembic_version: at most 64 characters, as
     MySQL allows, with a digest of a name too long for that."""
 
+    STILL_HELD = text("SELECT IS_USED_LOCK(:name) = CONNECTION_ID()")
+    # The longest wait_timeout: the lock's connection waits, idle, for the migration.
+    IDLE_FOR_A_YEAR = text("SET SESSION wait_timeout = 31536000")
+
     def take(self, connection: Connection, held: contextlib.ExitStack) -> bool:
         database = self.schema or connection.scalar(text("SELECT DATABASE()"))
         if database is None:  # an engine handed over without one
@@ -140,8 +161,10 @@ class MySQLLock(ServerLock):
                 "see its error log, then try again."
             )
         if taken:  # a connection back in a pool would keep it: given back first
+            self.params = {"name": name}
             give_back = text("SELECT RELEASE_LOCK(:name)")
-            held.callback(connection.execute, give_back, {"name": name})
+            held.callback(connection.execute, give_back, self.params)
+            connection.execute(self.IDLE_FOR_A_YEAR)
         return bool(taken)
 
 
@@ -169,6 +192,9 @@ class FileLock:
             ) from None
         return True
 
+    def is_held(self) -> bool:
+        return bool(self.file_lock.is_locked)
+
     def release(self) -> None:
         self.file_lock.release()
 
@@ -178,6 +204,9 @@ class NoLock:
     connection) or that has none here (then with a warning)."""
 
     def try_acquire(self) -> bool:
+        return True
+
+    def is_held(self) -> bool:
         return True
 
     def release(self) -> None:
@@ -215,6 +244,12 @@ def lock_for(engine: Engine, table: str, schema: str | None) -> Lock:
     return make(engine, table, schema)
 
 
+# The lock the running migration holds, for still_held().
+HOLDING: contextvars.ContextVar[Lock | None] = contextvars.ContextVar(
+    "migration_lock", default=None
+)
+
+
 @contextlib.contextmanager
 def migration_lock(
     engine: Engine,
@@ -242,10 +277,26 @@ def migration_lock(
                 "`alembic -x migration_lock_timeout=SECONDS ...` on the command line."
             )
         sleep(engine, pause)
+    holding = HOLDING.set(lock)
     try:
         yield
     finally:
+        HOLDING.reset(holding)
         lock.release()
+
+
+def still_held(*_: object, **__: object) -> None:
+    """After each revision (Alembic's on_version_apply, in its transaction): stop if
+    the lock was lost meanwhile, when a timeout of the server or of a pooler closed
+    its idle connection, and another migration may have begun."""
+    lock = HOLDING.get()
+    if lock is not None and not lock.is_held():
+        raise MigrationError(
+            "The migration lock was lost while a revision ran: a timeout of the "
+            "server or of a connection pooler closed its idle connection. On "
+            "PostgreSQL the revision was rolled back; elsewhere, see what it did. "
+            "Then upgrade again, and raise that timeout."
+        )
 
 
 def pauses_until(

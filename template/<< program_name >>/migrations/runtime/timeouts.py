@@ -204,7 +204,7 @@ class PostgreSQLTimeouts:
         event.listen(self.connection, "begin", self.set)
         token = IN_FORCE.set(self)
         try:
-            yield lambda *_, **__: self.own.clear()
+            yield self.after_each_revision
         finally:
             IN_FORCE.reset(token)
             event.remove(self.connection, "begin", self.set)
@@ -222,10 +222,10 @@ class PostgreSQLTimeouts:
             if not self.warned:
                 log.warning(
                     "A revision left its transaction (autocommit_block()) behind a "
-                    "connection pooler: its statements there run with the role's "
-                    "own timeouts, as a setting would stay on a pooled server "
-                    "connection. Migrate straight to the server to give them the "
-                    "migration's."
+                    "connection pooler (or through a driver that cannot tell): its "
+                    "statements there run with the role's own timeouts, as a "
+                    "setting would stay on a pooled server connection. Migrate "
+                    "straight to the server to give them the migration's."
                 )
                 self.warned = True
             return
@@ -242,12 +242,22 @@ class PostgreSQLTimeouts:
         self.own.update(in_milliseconds(values))
         self.set(connection)
 
+    def after_each_revision(self, *_: Any, **__: Any) -> None:
+        """In its transaction: the next revision begins with the run's timeouts."""
+        self.own.clear()
+        self.reset_the_session()
+
+    def reset_the_session(self) -> None:
+        """What autocommit_block() set for the session, back to the defaults."""
+        for name in sorted(self.set_for_the_session):
+            self.connection.exec_driver_sql(f"SET {name} = DEFAULT")
+        self.set_for_the_session.clear()
+
     def back_to_the_defaults(self) -> None:
         if self.set_for_the_session and not self.connection.invalidated:
             with contextlib.suppress(DBAPIError):
                 self.connection.rollback()
-                for name in sorted(self.set_for_the_session):
-                    self.connection.exec_driver_sql(f"SET {name} = DEFAULT")
+                self.reset_the_session()
                 self.connection.commit()
 
 
@@ -269,12 +279,15 @@ IN_FORCE: contextvars.ContextVar[PostgreSQLTimeouts | None] = contextvars.Contex
 
 def is_session_of_its_own(connection: Connection) -> bool:
     """Whether the server process that answers is the one the driver connected to
-    (psycopg's and psycopg2's backend_pid): behind a pooler it is not, and the
-    next transaction may be another's."""
-    info = getattr(connection.connection.driver_connection, "info", None)
+    (psycopg's and psycopg2's backend_pid, asyncpg's server pid): behind a pooler
+    it is not, and the next transaction may be another's."""
+    driver: Any = connection.connection.driver_connection
+    connected_to = getattr(getattr(driver, "info", None), "backend_pid", None)
+    if connected_to is None and hasattr(driver, "get_server_pid"):
+        connected_to = driver.get_server_pid()
     answering = connection.scalar(text("SELECT pg_backend_pid()"))
     connection.commit()
-    return bool(answering == getattr(info, "backend_pid", None))
+    return bool(answering == connected_to)
 
 
 @contextlib.contextmanager
