@@ -3,7 +3,7 @@ the SQLite default and on each server. (test_project_life.py autogenerates a new
 table, a type change and a drop, with both engines.)"""
 
 import pytest
-from helpers import BACKENDS, MODELS, PROGRAMS
+from helpers import BACKENDS, MODELS, PROGRAMS, Database
 from sqlalchemy.exc import IntegrityError
 
 
@@ -73,6 +73,56 @@ def test_a_table_with_an_indexed_foreign_key_goes_down_and_up_again(project_on, 
     assert "comment" not in database.tables()
     project.alembic("upgrade", "head")
     assert "comment" in database.tables()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_postgresql_enum_is_created_changed_and_dropped_both_ways(
+    project_on, server_database, backend
+):
+    """Each change autogenerate writes to an enum column (alembic-postgresql-enum)
+    goes up, down and up again: the type with its table, a value added, one
+    renamed (taken away, another added), the table dropped with its type. The
+    project's own suite then passes, on a test database that a failed run left
+    with the type in it."""
+    project, database = project_on(backend)
+    project.alembic("upgrade", "head")
+    project.add_models(MODELS / "post.py")
+    changes = [
+        (None, None, ".create(op.get_bind())"),
+        (
+            '    private = "private"\n',
+            '    private = "private"\n    unlisted = "unlisted"\n',
+            "add_enum_value",
+        ),
+        ('    private = "private"', '    hidden = "hidden"', "sync_enum_values"),
+    ]
+    for number, (old, new, written) in enumerate(changes):
+        if old:
+            replace_in(project.models, old, new)
+        source = new_revision(project, f"visibility {number}").read_text()
+        assert written in source, source
+        for step in ("head", "-1", "head"):
+            project.alembic("downgrade" if step == "-1" else "upgrade", step)
+    assert database.execute("SELECT count(*) FROM pg_type WHERE typname = 'visibility'") == [(1,)]
+
+    source = project.models.read_text()
+    replace_in(project.models, source[source.index("\n\nclass Visibility") :], "\n")
+    new_revision(project, "no more posts")
+    project.alembic("upgrade", "head")
+    assert database.execute("SELECT count(*) FROM pg_type WHERE typname = 'visibility'") == [(0,)]
+    project.alembic("downgrade", "-1")
+    project.alembic("upgrade", "head")
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+
+    test_database = Database(server_database(backend))
+    test_database.execute("CREATE TYPE visibility AS ENUM ('left', 'behind')")
+    project.own_suite(env={project.test_url_env: project.url_for(test_database.url)})
+
+
+def replace_in(path, old: str, new: str) -> None:
+    source = path.read_text()
+    assert old in source
+    path.write_text(source.replace(old, new))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

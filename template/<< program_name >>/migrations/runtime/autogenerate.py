@@ -4,6 +4,7 @@ No file when nothing changed, and revisions that run on every database, whicheve
 one they were generated on.
 """
 
+import contextlib
 import logging
 from typing import Any
 
@@ -90,6 +91,16 @@ def without_index_drops_of_dropped_tables(
             continue
         kept.append(op)
     return kept
+
+
+def with_postgresql_enums() -> None:
+    """On PostgreSQL, alembic-postgresql-enum writes what Alembic leaves out: an
+    enum type created before its table and dropped after it, and values added,
+    removed or renamed (op.add_enum_value(), op.sync_enum_values(), which the
+    revisions it writes then need, online and in --sql output). Imported, it joins
+    autogenerate. A project from before it was a dependency goes without."""
+    with contextlib.suppress(ImportError):
+        import alembic_postgresql_enum  # noqa: F401
 
 
 process_revision_directives = portable.chain(skip_empty).chain(

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.exc import DBAPIError
 
 from .applied import Record, accept, create_offline, listing, table_for
-from .autogenerate import process_revision_directives
+from .autogenerate import process_revision_directives, with_postgresql_enums
 from .database import (
     engine_for,
     never_prepared,
@@ -88,6 +88,8 @@ def run_migrations(
     options["include_name"] = leaving_out_the_record(options)
     try:
         refuse_a_blank_variable()
+        if parse_url(url).get_backend_name() == "postgresql":
+            with_postgresql_enums()
         x_options = context.get_x_argument(as_dictionary=True)
         check_x_options(x_options)
         timeouts = config.attributes.get("timeouts") or Timeouts.given(x_options)
