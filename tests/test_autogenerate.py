@@ -119,6 +119,33 @@ def test_a_postgresql_enum_is_created_changed_and_dropped_both_ways(
     project.own_suite(env={project.test_url_env: project.url_for(test_database.url)})
 
 
+HERO = """
+
+class Hero(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+"""
+
+
+def test_sqlmodel_tables_on_the_models_metadata_are_migrated(project):
+    """A SQLModel table is invisible to autogenerate until it is on the metadata
+    env.py uses, and the suite says so; on it, its revision imports sqlmodel (for
+    AutoString) and runs, and the suite passes."""
+    pytest.importorskip("sqlmodel")
+    project = project()
+    project.alembic("upgrade", "head")
+    source = project.models.read_text()
+    project.models.write_text(f"from sqlmodel import Field, SQLModel\n{source}{HERO}")
+    result = project.python("-m", "pytest", "-p", "no:cacheprovider", "-q", check=False)
+    assert "Tables that env.py does not see: ['hero']" in result.stdout
+
+    replace_in(project.models, HERO, f"\n\nSQLModel.metadata = Base.metadata\n{HERO}")
+    assert "import sqlmodel\n" in new_revision(project, "add hero table").read_text()
+    project.alembic("upgrade", "head")
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+    project.own_suite()
+
+
 def replace_in(path, old: str, new: str) -> None:
     source = path.read_text()
     assert old in source

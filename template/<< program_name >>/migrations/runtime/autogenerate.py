@@ -6,6 +6,7 @@ one they were generated on.
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from alembic.autogenerate.rewriter import Rewriter
@@ -93,6 +94,32 @@ def without_index_drops_of_dropped_tables(
     return kept
 
 
+def imports_for_their_types(
+    context: MigrationContext, revision: Any, directives: list[Any]
+) -> None:
+    """A column type from outside SQLAlchemy (SQLModel's AutoString, a library's
+    or your own) is written with its module's full name: the revision imports its
+    package, which Alembic leaves out."""
+    for script in directives:
+        for operations in (*script.upgrade_ops_list, *script.downgrade_ops_list):
+            for type_ in column_types(operations.ops):
+                package = type(type_).__module__.split(".")[0]
+                if package not in ("sqlalchemy", "builtins"):
+                    script.imports.add(f"import {package}")
+
+
+def column_types(operations: list[Any]) -> Iterator[Any]:
+    for op in operations:
+        if isinstance(op, ops.OpContainer):
+            yield from column_types(op.ops)
+        elif isinstance(op, ops.CreateTableOp):
+            yield from (column.type for column in op.columns if hasattr(column, "type"))
+        elif isinstance(op, ops.AddColumnOp):
+            yield op.column.type
+        elif isinstance(op, ops.AlterColumnOp) and op.modify_type is not None:
+            yield op.modify_type
+
+
 def with_postgresql_enums() -> None:
     """On PostgreSQL, alembic-postgresql-enum writes what Alembic leaves out: an
     enum type created before its table and dropped after it, and values added,
@@ -103,6 +130,8 @@ def with_postgresql_enums() -> None:
         import alembic_postgresql_enum  # noqa: F401
 
 
-process_revision_directives = portable.chain(skip_empty).chain(
-    indexes_go_with_their_table
+process_revision_directives = (
+    portable.chain(skip_empty)
+    .chain(indexes_go_with_their_table)
+    .chain(imports_for_their_types)
 )
