@@ -212,6 +212,25 @@ def test_offline_sql_sets_the_same_timeouts(project, backend):
     assert sql.index(given[0], index) > index
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_revisions_own_timeout_ends_with_it_outside_its_transaction_too(
+    project_on, servers, backend
+):
+    """A revision sets its own statement timeout, then leaves its transaction,
+    where the timeout is the session's: the next revision has the run's (here,
+    the server's) inside its transaction and outside it."""
+    project, database = project_on(backend)
+    for name in (
+        "5e5e5e000001_own_timeout_outside_its_transaction.py",
+        "5e5e5e000002_what_the_next_revision_sees.py",
+    ):
+        project.add_revision(REVISIONS / name)
+    project.alembic("upgrade", "head")
+    servers_default = servers(backend).setting("statement_timeout")
+    seen = dict(database.execute("SELECT place, statement_timeout FROM seen"))
+    assert seen == {"inside": servers_default, "outside": servers_default}
+
+
 def test_the_old_lock_timeout_option_still_works_and_says_its_new_name(project):
     project = project()
     result = project.alembic("-x", "lock_timeout=3", "upgrade", "head")
