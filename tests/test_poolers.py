@@ -28,6 +28,11 @@ POOLERS = {
         "TEST_PGBOUNCER_SESSION_URL",
         "postgresql+psycopg://postgres:pooled@127.0.0.1:16433/postgres",
     ),
+    # Room for one server connection per database, transaction pooling.
+    "one": (
+        "TEST_PGBOUNCER_ONE_URL",
+        "postgresql+psycopg://postgres:pooled@127.0.0.1:16434/postgres",
+    ),
 }
 REPLICAS = 6
 SLOW = REVISIONS / "5105105105a0_slow_data_migration.py"
@@ -60,7 +65,7 @@ def through(servers, server_database):
 
 
 @pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
-@pytest.mark.parametrize("mode", POOLERS)
+@pytest.mark.parametrize("mode", ["transaction", "session"])
 def test_replicas_through_a_pooler_run_each_revision_once_and_leave_nothing(
     project, through, tmp_path, mode, engine
 ):
@@ -142,3 +147,31 @@ def test_a_wrong_password_through_a_pooler_is_a_refused_login(project, through):
     assert "FAILED: The database server refused the login of 'postgres'" in result.stdout
     assert "Traceback" not in result.stderr, result.stderr
     assert "Wr0ng-Passw0rd" not in result.stdout + result.stderr
+
+
+def test_a_pool_with_room_for_one_connection_says_a_migration_needs_two(project, through):
+    """Through PgBouncer with one server connection per database, and with an
+    engine of a pool of one handed over: one line each, saying why, and nothing
+    migrated."""
+    pooled_url, database = through("one")
+    project = project(database="postgresql")
+
+    result = project.alembic(
+        "upgrade", "head", check=False, env={project.url_env: project.url_for(pooled_url)}
+    )
+    assert result.returncode != 0
+    assert result.stdout.startswith("FAILED: PgBouncer had no server connection free"), (
+        result.stdout + result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+    handing_over = (
+        "from alembic import command; from sqlalchemy import create_engine; "
+        "from my_program import migrations; config = migrations.alembic_config(); "
+        f"config.attributes['connection'] = create_engine({database.url!r}, "
+        "pool_size=1, max_overflow=0, pool_timeout=1); command.upgrade(config, 'head')"
+    )
+    result = project.python("-c", handing_over, check=False)
+    assert "MigrationError: The pool of the engine for" in result.stderr
+    assert "had no connection free for the migration" in result.stderr
+    assert "alembic_version" not in database.tables()

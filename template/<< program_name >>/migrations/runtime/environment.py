@@ -37,6 +37,7 @@ from .database import (
     parse_url,
     refusal,
     refuse_a_blank_variable,
+    room_for_two,
 )
 from .errors import MigrationError
 from .lock import migration_lock, pauses_until, sleep, still_held
@@ -176,7 +177,8 @@ def migrate_online(
         else:  # the lock first: a replica that waits for it holds no connection
             on_connection(engine, migrate, None, first=taking_the_lock)
     elif isinstance(handed_over, Connection):
-        migrate(handed_over)
+        with room_for_two(handed_over.engine):
+            migrate(handed_over)
     elif hasattr(handed_over, "run_sync"):
         raise MigrationError(
             'config.attributes["connection"] holds an AsyncConnection. Hand over the '
