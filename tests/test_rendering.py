@@ -39,6 +39,7 @@ ALWAYS = [
     "{package}/__init__.py",
     "{package}/models.py",
     "{package}/settings.py",
+    "{package}/database.py",
     "{package}/migrations/__init__.py",
     "{package}/migrations/env.py",
     "{package}/migrations/head.txt",
