@@ -150,6 +150,8 @@ class Project:
             # No bytecode: a test may rewrite a module within the second it was
             # compiled, at the same size, and Python would run the stale bytecode.
             "PYTHONDONTWRITEBYTECODE": "1",
+            # This repository's CI is not the project's: a test says when it is.
+            "CI": None,
         }
         project = cls(directory / "project", directory / "home", answers, env)
         # Only a test decides which database a project reaches.

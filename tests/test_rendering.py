@@ -57,6 +57,7 @@ ALWAYS = [
     "{package}/migrations/runtime/history.py",
     "{package}/migrations/runtime/lock.py",
     "{package}/migrations/runtime/testing.py",
+    "{package}/migrations/runtime/throwaway.py",
     "{package}/migrations/runtime/timeouts.py",
     "tests/conftest.py",
     "tests/test_migrations.py",

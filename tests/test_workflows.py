@@ -33,12 +33,24 @@ def test_rendered_workflows_are_valid_and_test_the_chosen_server(project, databa
     expected = {"tests.yml"} | ({f"tests-{database}.yml"} if database != "sqlite" else set())
     assert {path.name for path in workflows.iterdir()} == expected
     validate_workflows(project, *sorted(workflows.iterdir()))
+    # The suite runs once, in the job that counts: on the project's own database.
+    testing = workflows / ("tests.yml" if database == "sqlite" else f"tests-{database}.yml")
+    steps = {
+        path.name: [step.get("run") for job in jobs(path) for step in job["steps"]]
+        for path in workflows.iterdir()
+    }
+    assert [name for name, runs in steps.items() if "pytest" in runs] == [testing.name]
+    assert all("ruff check ." in runs for name, runs in steps.items() if name == "tests.yml")
     # GitHub's ${{ }} expressions pass through Copier's << >> untouched.
-    assert "python-version: ${{ matrix.python-version }}" in (workflows / "tests.yml").read_text()
+    assert "python-version: ${{ matrix.python-version }}" in testing.read_text()
     if database != "sqlite":
-        server_workflow = (workflows / f"tests-{database}.yml").read_text()
+        server_workflow = testing.read_text()
         assert f"{project.test_url_env}: {database}+" in server_workflow
         assert f"pip install -e '.[{database}]'" in server_workflow
+
+
+def jobs(workflow: Path) -> list[dict]:
+    return list(yaml.safe_load(workflow.read_text())["jobs"].values())
 
 
 def assert_service_serves(service: dict, url: URL) -> None:
