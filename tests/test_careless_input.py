@@ -352,22 +352,21 @@ def test_an_error_is_printed_once(project):
 # Mistakes only a server can show.
 
 
+@pytest.mark.parametrize("engine", ENGINE_VARIANTS, ids=answers_id)
 @pytest.mark.parametrize("backend", list(SERVERS))
-def test_a_database_that_does_not_exist_is_named(project, servers, backend):
-    """MySQL says so by its error number; PostgreSQL's libpq gives no code while it
-    connects, and its own words, which name the database, are shown."""
-    project = project()
+def test_a_database_that_does_not_exist_is_named(project, servers, backend, engine):
+    """MySQL says so by its error number, asyncpg by PostgreSQL's code, and libpq,
+    which gives no code while it connects, in PostgreSQL's words: one line each."""
+    project = project(**engine)
     admin_url = servers(backend).admin_url
-    url = admin_url.set(database="tpl_no_such_database").render_as_string(hide_password=False)
+    url = project.url_for(
+        admin_url.set(database="tpl_no_such_database").render_as_string(hide_password=False)
+    )
     port = admin_url.port or {"postgresql": 5432, "mysql": 3306}[backend]
-    server = f"The database server {admin_url.host}:{port}"
-    says = {
-        "mysql": f"{server} has no database 'tpl_no_such_database', the one {project.url_env} "
-        "names",
-        "postgresql": f"{server} given by {project.url_env} refused the connection: connection "
-        f'failed: connection to server at "{admin_url.host}", port {port} failed: FATAL: '
-        'database "tpl_no_such_database" does not exist',
-    }[backend]
+    says = (
+        f"The database server {admin_url.host}:{port} has no database 'tpl_no_such_database', "
+        f"the one {project.url_env} names: create it, or correct the name."
+    )
     fail_both_ways(project, {project.url_env: url}, says)
 
 
