@@ -114,6 +114,33 @@ def test_the_suite_runs_on_a_throwaway_server_of_the_projects_kind(
     assert not Path(data_directory).exists(), "the throwaway server's files stay behind"
 
 
+@pytest.mark.slow
+def test_a_server_that_does_not_start_stops_the_run_saying_why_once(project, as_a_server_user):
+    """A pg_ctl that fails (here, one that always does): one line, not an error per
+    test, and no traceback."""
+    project = project(database="postgresql")
+    python, shared = as_a_server_user(project)
+    broken = shared / "broken"
+    broken.mkdir(mode=0o755)
+    (broken / "pg_ctl").write_text(
+        "#!/bin/sh\necho 'pg_ctl: No space left on device' >&2\nexit 1\n"
+    )
+    (broken / "pg_ctl").chmod(0o755)
+
+    result = project.run(
+        *python,
+        *OWN_SUITE,
+        check=False,
+        cwd=shared / "project",
+        env={"PATH": f"{broken}:{os.environ['PATH']}", "PYTHONPATH": str(shared / "project")},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert output.count("The throwaway PostgreSQL server did not start") == 1, output
+    assert f"{broken / 'pg_ctl'}" in output, "names what failed"
+    assert "Traceback" not in output
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only as root can no server start here")
 def test_where_no_server_can_start_the_suite_says_so_or_stops_in_ci(project):
     """As root, where PostgreSQL refuses to run: the tests run on SQLite, and one
