@@ -462,7 +462,7 @@ def test_a_test_variable_set_but_empty_stops_the_suite_naming_it(project):
     assert result.returncode == 4, "pytest's usage error"
     assert (
         "MY_PROGRAM_TEST_DATABASE_URL is set but empty: set it to the test database's URL, "
-        "or unset it to test on a throwaway SQLite file."
+        "or unset it to test on a throwaway database."
     ) in result.stderr
 
 
