@@ -102,7 +102,7 @@ def test_a_first_revision_and_check_print_no_warning_and_no_plugin_chatter(proje
     happened, and nothing else: no RuntimeWarning, no plugin set-up lines."""
     project = project()
     project.alembic("upgrade", "head")
-    project.add_models(MODELS / "note.py")
+    project.add_models(MODELS / "post.py")
     outputs = [
         project.python("-W", "error", "-m", "alembic", "revision", "--autogenerate", "-m", "note"),
         project.python("-W", "error", "-m", "alembic", "upgrade", "head"),
@@ -114,3 +114,34 @@ def test_a_first_revision_and_check_print_no_warning_and_no_plugin_chatter(proje
         output = result.stdout + result.stderr
         assert "Warning" not in output, output
         assert "alembic.runtime.plugins" not in output, output
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_history_can_start_from_no_revision(project_on, backend):
+    """The first step of bringing a history in: `git rm` of the shipped revision and
+    the example model. The versions directory stays, upgrade() and `alembic` have
+    nothing to do, head.txt records the base, and the suite passes; then a first
+    revision of the user's own starts the history."""
+    project, database = project_on(backend, seed_data=False)
+    git("init", "--quiet", cwd=project.path)
+    git_commit_all(project.path, "the project")
+    git("rm", "--quiet", *map(str, project.versions.glob("*.py")), cwd=project.path)
+    source = project.models.read_text()
+    project.models.write_text(source[: source.index("\n\nclass Account")] + "\n")
+    git_commit_all(project.path, "no example")
+    fresh_clone = project.path.parent / "clone"
+    git("clone", "--quiet", str(project.path), str(fresh_clone), cwd=project.path.parent)
+    assert (fresh_clone / "my_program" / "migrations" / "versions").is_dir()
+
+    project.alembic("upgrade", "head")
+    assert project.program("upgrade").returncode == 0
+    project.python(*HISTORY, "record")
+    assert project.python(*HISTORY, "check").returncode == 0
+    outcomes = project.own_suite(skipped={"test_single_head_revision"})
+    assert "test_upgrade" in {test.split("::")[-1] for test in outcomes}
+
+    project.add_models(MODELS / "post.py")
+    project.alembic("revision", "--autogenerate", "-m", "first of our own")
+    project.alembic("upgrade", "head")
+    assert "post" in database.tables()
+    project.own_suite()

@@ -47,6 +47,7 @@ ALWAYS = [
     "{package}/migrations/script.py.mako",
     "{package}/migrations/timeouts.py",
     f"{{package}}/migrations/versions/{SHIPPED_FILES[CREATE_ACCOUNT]}",
+    "{package}/migrations/versions/README.md",
     "{package}/migrations/runtime/__init__.py",
     "{package}/migrations/runtime/applied.py",
     "{package}/migrations/runtime/autogenerate.py",

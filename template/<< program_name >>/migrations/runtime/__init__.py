@@ -177,5 +177,5 @@ def script_heads(files: list[str]) -> tuple[str, ...]:
     revision files on disk (`files`), with no Alembic and no revision read, however
     long the history; otherwise (a revision written by hand) from the revisions."""
     if recorded := history.recorded_head(files):
-        return (recorded,)
+        return () if recorded == history.BASE else (recorded,)
     return tuple(sorted(history.script_directory().get_heads()))

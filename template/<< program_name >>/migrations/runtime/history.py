@@ -27,16 +27,22 @@ TEMPLATES_RECORD = (
 )
 # The command, as users type it: `python -m <package>.migrations.history`.
 COMMAND = f"python -m {__name__.rsplit('.', 2)[0]}.history"
+# The head of a history with no revision yet (a history about to be brought in),
+# as Alembic names the point before the first revision.
+BASE = "base"
 
 
 def revision_files() -> list[str]:
     """The names of the revision files, as Alembic finds them."""
-    with os.scandir(VERSIONS) as entries:
-        return [
-            entry.name
-            for entry in entries
-            if entry.name.endswith(".py") and entry.name != "__init__.py"
-        ]
+    try:
+        with os.scandir(VERSIONS) as entries:
+            return [
+                entry.name
+                for entry in entries
+                if entry.name.endswith(".py") and entry.name != "__init__.py"
+            ]
+    except FileNotFoundError:  # Alembic says so, the first time it needs them
+        return []
 
 
 def fingerprint(names: list[str]) -> str:
@@ -79,7 +85,7 @@ def script_directory() -> "ScriptDirectory":
 
 def record() -> str:
     """Rewrite head.txt from the revisions; a message if there is not one head."""
-    heads = script_directory().get_heads()
+    heads = script_directory().get_heads() or [BASE]
     if len(heads) != 1:
         sys.exit(
             f"The history has {len(heads)} heads ({', '.join(sorted(heads))}): put "
@@ -100,7 +106,7 @@ def stale() -> str | None:
     """Why head.txt does not describe the revisions, or None if it does, or if it
     is still the template's (a project copied, or updated from a release before
     head.txt, that has written no revision with `alembic revision` since)."""
-    heads = script_directory().get_heads()
+    heads = script_directory().get_heads() or [BASE]
     if len(heads) != 1:
         return f"the history has {len(heads)} heads: {', '.join(sorted(heads))}"
     wanted = (heads[0], fingerprint(revision_files()))
