@@ -113,6 +113,7 @@ SHAPES = [
     {"async_engine": True, "seed_data": False},
     {"database": "postgresql", "async_engine": True},
     {"database": "mysql", "github_actions": False},
+    {"existing_history": True, "database": "postgresql"},
 ]
 SHAPE_IDS = [answers_id(answers) or "defaults" for answers in SHAPES]
 SEED_VARIANTS = [{"seed_data": True}, {"seed_data": False}]

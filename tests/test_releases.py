@@ -40,7 +40,7 @@ SHIPPED_REVISIONS = {
 def test_shipped_revisions_never_change(rendered):
     versions = rendered(seed_data=True) / "my_program" / "migrations" / "versions"
     actual = {
-        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in versions.iterdir()
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in versions.glob("*.py")
     }
     changed = {name for name in SHIPPED_REVISIONS if actual.get(name) != SHIPPED_REVISIONS[name]}
     assert not changed, f"shipped revisions are immutable, but these changed: {changed}"

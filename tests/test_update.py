@@ -12,7 +12,11 @@ V2_CHANGES = {
     "env": ("template/<< program_name >>/migrations/env.py.jinja", None, "# Changed in v2.\n"),
     "ini": ("template/alembic.ini.jinja", "timezone = UTC", "timezone = Europe/Paris"),
     "readme": ("template/README.md.jinja", None, "\nTemplate text added in v2.\n"),
-    "models": ("template/<< program_name >>/models.py", None, "# Template comment added in v2.\n"),
+    "models": (
+        "template/<< program_name >>/models.py.jinja",
+        None,
+        "# Template comment added in v2.\n",
+    ),
     "package": (
         "template/<< program_name >>/__init__.py.jinja",
         None,

@@ -2,18 +2,20 @@
 
 - record, check, rebase [--onto REVISION]: head.txt, the one line of history
   (history.py);
+- adopt DIRECTORY: an existing history's revision files, brought in (history.py);
 - applied: what the configured database ran (applied.py);
 - accept REVISION...: a revision's file, as it is now, is what it ran.
 """
 
 import sys
+from pathlib import Path
 
 from . import MigrationError, alembic_config
-from .history import COMMAND, rebase, record, recorded_head, stale
+from .history import COMMAND, adopt, rebase, record, recorded_head, stale
 
 USAGE = (
-    f"usage: {COMMAND} record | check | rebase [--onto REVISION] | applied"
-    " | accept REVISION..."
+    f"usage: {COMMAND} record | check | rebase [--onto REVISION] | adopt DIRECTORY"
+    " | applied | accept REVISION..."
 )
 
 
@@ -30,6 +32,8 @@ def main(argv: list[str]) -> None:
                 "records this project's head.",
                 file=sys.stderr,
             )
+    elif command == "adopt" and len(rest) == 1:
+        adopt(Path(rest[0]))
     elif command == "rebase":
         onto = rest[rest.index("--onto") + 1] if "--onto" in rest else None
         rebase(onto)

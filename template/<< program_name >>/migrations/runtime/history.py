@@ -11,7 +11,9 @@ Nothing here imports Alembic but the commands that need it.
 import hashlib
 import os
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parents[1]
 VERSIONS = MIGRATIONS / "versions"
 RECORD = MIGRATIONS / "head.txt"
+# The newest revision of a history brought in by `adopt`: the ones after it are the
+# project's own, which its tests lint.
+BASELINE = MIGRATIONS / "baseline.txt"
 # The line that marks head.txt as the template's, until the project's first record.
 TEMPLATES_RECORD = (
     "# (The revisions the template shipped, until the first `alembic revision` here.)"
@@ -116,6 +121,62 @@ def stale() -> str | None:
     ):
         return f"head.txt records {found}, and the revisions say {wanted}"
     return None
+
+
+def baseline() -> str | None:
+    """The revision `adopt` recorded as the history brought in, or None."""
+    try:
+        lines = BASELINE.read_text().splitlines()
+    except OSError:
+        return None
+    values = [
+        line.strip() for line in lines if line.strip() and not line.startswith("#")
+    ]
+    return values[0] if values else None
+
+
+def adopt(source: Path) -> None:
+    """Bring in an existing history: its revision files, as they are, from another
+    project's versions directory; then record its head, and make it the baseline.
+    Nothing is copied unless the result is one line of history."""
+    files = sorted(path for path in source.glob("*.py") if path.name != "__init__.py")
+    if not files:
+        sys.exit(
+            f"No revision files in {source}: name your history's versions directory."
+        )
+    if clashes := [path.name for path in files if (VERSIONS / path.name).exists()]:
+        sys.exit(f"{VERSIONS} already has {', '.join(clashes)}: nothing was copied.")
+    with tempfile.TemporaryDirectory() as trial:
+        for path in [*VERSIONS.glob("*.py"), *files]:
+            shutil.copy2(path, trial)
+        from alembic.script import ScriptDirectory
+
+        try:
+            heads = ScriptDirectory(
+                str(MIGRATIONS), version_locations=[trial]
+            ).get_heads()
+        except Exception as error:  # a revision that imports what is not here
+            sys.exit(f"Cannot read the revisions, and nothing was copied: {error}")
+    if len(heads) != 1:
+        sys.exit(
+            f"With your revisions, the history would have {len(heads)} heads "
+            f"({', '.join(sorted(heads))}), and nothing was copied. A history brought "
+            "in needs a project without revisions of its own: one made with "
+            "existing_history, or one whose shipped revisions were removed."
+        )
+    VERSIONS.mkdir(exist_ok=True)
+    for path in files:
+        shutil.copy2(path, VERSIONS / path.name)
+    head = record()
+    BASELINE.write_text(
+        "# The newest revision of the history brought in (`adopt`). The tests lint\n"
+        "# the revisions after it; the databases run them all. Commit this file.\n"
+        f"{head}\n"
+    )
+    print(
+        f"Adopted {len(files)} revisions; head.txt records {head}, and baseline.txt "
+        "makes it the baseline. Commit them all."
+    )
 
 
 def rebase(onto: str | None = None) -> None:
