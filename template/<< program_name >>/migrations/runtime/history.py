@@ -11,9 +11,7 @@ Nothing here imports Alembic but the commands that need it.
 import hashlib
 import os
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,6 +137,9 @@ def adopt(source: Path) -> None:
     """Bring in an existing history: its revision files, as they are, from another
     project's versions directory; then record its head, and make it the baseline.
     Nothing is copied unless the result is one line of history."""
+    import shutil  # only here: upgrade() at start-up reads this module
+    import tempfile
+
     files = sorted(path for path in source.glob("*.py") if path.name != "__init__.py")
     if not files:
         sys.exit(
