@@ -29,7 +29,6 @@ SEED_FILES = [
 POSTGRESQL_FILES = [".squawk.toml", "tests/test_lint_revisions.py"]
 ALWAYS = [
     ".copier-answers.yml",
-    ".github/workflows/tests.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     "README.md",
@@ -105,8 +104,13 @@ def rendered_files(project):
 def test_rendered_tree(project, answers, package):
     files = {str(path.relative_to(project)) for path in rendered_files(project)}
     expected = ALWAYS + (SEED_FILES if answers["seed_data"] else [])
-    if answers["database"] != "sqlite":
-        expected.append(f".github/workflows/tests-{answers['database']}.yml")
+    if answers["database"] == "sqlite":
+        expected.append(".github/workflows/tests.yml")
+    else:
+        expected += [
+            ".github/workflows/lint.yml",
+            f".github/workflows/tests-{answers['database']}.yml",
+        ]
     if answers["database"] == "postgresql":
         expected += POSTGRESQL_FILES
     assert files == {name.format(package=package) for name in expected}

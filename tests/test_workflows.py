@@ -30,7 +30,7 @@ def test_the_templates_own_workflows_are_valid(project):
 def test_rendered_workflows_are_valid_and_test_the_chosen_server(project, database):
     project = project(database=database)
     workflows = project.path / ".github" / "workflows"
-    expected = {"tests.yml"} | ({f"tests-{database}.yml"} if database != "sqlite" else set())
+    expected = {"tests.yml"} if database == "sqlite" else {"lint.yml", f"tests-{database}.yml"}
     assert {path.name for path in workflows.iterdir()} == expected
     validate_workflows(project, *sorted(workflows.iterdir()))
     # The suite runs once, in the job that counts: on the project's own database.
@@ -40,7 +40,9 @@ def test_rendered_workflows_are_valid_and_test_the_chosen_server(project, databa
         for path in workflows.iterdir()
     }
     assert [name for name, runs in steps.items() if "pytest" in runs] == [testing.name]
-    assert all("ruff check ." in runs for name, runs in steps.items() if name == "tests.yml")
+    assert [name for name, runs in steps.items() if "ruff check ." in runs] == [
+        "tests.yml" if database == "sqlite" else "lint.yml"
+    ]
     # GitHub's ${{ }} expressions pass through Copier's << >> untouched.
     assert "python-version: ${{ matrix.python-version }}" in testing.read_text()
     if database != "sqlite":
