@@ -32,6 +32,7 @@ from .applied import Record, accept, create_offline, listing, table_for
 from .autogenerate import process_revision_directives, with_postgresql_enums
 from .database import (
     engine_for,
+    missing_constraint,
     never_prepared,
     on_connection,
     parse_url,
@@ -274,6 +275,17 @@ def run_revisions(
                     "is read-only: grant the privilege, or migrate with a role that "
                     "has it."
                 ) from None
+            if (name := missing_constraint(error)) and has_a_naming_convention():
+                if connection.in_transaction():
+                    connection.rollback()
+                raise MigrationError(
+                    f"{name_of_the_revision_being_run(command)} names {name!r}, which "
+                    "the database does not have. If that revision was written without "
+                    "a naming convention, the one in models.py gave the constraint "
+                    "another name when an earlier revision created it: a history "
+                    "written without a convention needs none (docs/migrations.md, "
+                    '"Bringing your own history").'
+                ) from None
             if not is_table_lock_timeout(error):
                 raise
         tries += 1
@@ -306,6 +318,13 @@ def run_revisions(
             pause,
         )
         sleep(connection, pause)
+
+
+def has_a_naming_convention() -> bool:
+    """Whether the models' metadata names constraints, as revisions create them,
+    beyond SQLAlchemy's default (which names indexes only)."""
+    metadata = context.get_context().opts.get("target_metadata")
+    return isinstance(metadata, MetaData) and set(metadata.naming_convention) > {"ix"}
 
 
 @contextlib.contextmanager
