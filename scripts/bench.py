@@ -110,6 +110,82 @@ def downgrade() -> None:
     pass
 '''
 
+# Figure 8: the rendered project's own suite as its history grows, each revision
+# adding a table and its model, over pytest-alembic's four built-in tests on a stock
+# `alembic init` environment with the same models and revisions (its env.py taking
+# pytest-alembic's connection, as pytest-alembic's setup asks). Sizes count the
+# shipped revisions; the quick mode checks that the figure runs.
+SUITE_SIZES, SUITE_SIZES_QUICK = (2, 50, 200), (2, 20)
+
+TABLE_REVISION = '''"""Table {number}."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{revision}"
+down_revision = "{down_revision}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "table_{number}",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(50), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_table_{number}")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("table_{number}")
+'''
+
+TABLE_MODEL = """
+
+class Table{number}(Base):
+    __tablename__ = "table_{number}"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(50))
+"""
+
+# The floor's env.py: `alembic init`'s, with the models' metadata, and the engine
+# pytest-alembic hands over in place of alembic.ini's URL.
+STOCK_ENV_CHANGES = {
+    "target_metadata = None": "from models import Base\n\ntarget_metadata = Base.metadata",
+    "    connectable = engine_from_config(": (
+        '    connectable = config.attributes.get("connection") or engine_from_config('
+    ),
+}
+
+# Imported, with the plugin's own collection pointed at no file: under pytest 9 it
+# fails (the rendered project imports them the same way).
+STOCK_TESTS = """
+from pytest_alembic.tests import (
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+"""
+
+STOCK_PYTEST_INI = """[pytest]
+pytest_alembic_tests_path = tests/pytest_alembic_builtin_tests_are_imported
+"""
+
+STOCK_CONFTEST = """
+import pytest
+from sqlalchemy import create_engine
+
+
+@pytest.fixture
+def alembic_engine(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    yield engine
+    engine.dispose()
+"""
+
 # Revisions of the long history, the shipped ones included. In quick mode, fewer:
 # `alembic upgrade head` over 1000 commits each one, which takes 3 to 15 s here.
 LONG_HISTORY, LONG_HISTORY_QUICK = 1000, 100
@@ -427,6 +503,72 @@ class Bench:
         self.pairs, self.warmup = pairs, warmup
         return ok
 
+    def suite_growth(self, quick: bool) -> bool:
+        """Figure 8: the rendered suite at each size, over the stock built-ins."""
+        project = self.render_project("suite-project")
+        sizes = SUITE_SIZES_QUICK if quick else SUITE_SIZES
+        pairs = 1 if quick else 3
+        pytest = [BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        pytest += ["-p", "no:xdist", "-p", "no:copie"]  # this environment's, not theirs
+
+        def suite(cwd: Path, *args: str) -> Callable:
+            return lambda: run(*pytest, *args, cwd=cwd, env=self.env)
+
+        times, ok = {}, True
+        for size in sizes:
+            ours, stock = self.history_of_tables(project, size)
+            # Once untimed, as a warm-up and to see that both pass: 4 built-ins.
+            summaries = [suite(cwd)().stdout.strip().splitlines()[-1] for cwd in (ours, stock)]
+            if "failed" in summaries[0] or not summaries[1].startswith("4 passed"):
+                raise SystemExit(f"figure 8, {size} revisions: {summaries}")
+            times[size] = side_by_side(suite(ours), suite(stock), pairs, warmup=0)
+            target = 1.0 if size == max(sizes) else None
+            name = f"8. the rendered suite, {size} revisions, over pytest-alembic's built-ins"
+            ok &= report(name, *times[size], target)
+        small, large = sorted(sizes)[-2:]
+        growth = [times[large][side] / times[small][side] for side in (0, 1)]
+        print(
+            f"8. growth from {small} to {large} revisions: ours {growth[0]:.1f}x, "
+            f"the built-ins {growth[1]:.1f}x (linear: {large / small:.1f}x)"
+        )
+        return ok and growth[0] <= large / small
+
+    def history_of_tables(self, project: Path, size: int) -> tuple[Path, Path]:
+        """Copies of the project, and of a stock environment, whose history has `size`
+        revisions: the shipped ones, then one table and its model each."""
+        ours = self.work / f"suite-{size}"
+        shutil.copytree(project, ours, ignore=shutil.ignore_patterns("__pycache__"))
+        versions = ours / "my_program" / "migrations" / "versions"
+        models = ours / "my_program" / "models.py"
+        down_revision = SEED_ACCOUNTS
+        for number in range(len(list(versions.glob("*.py"))) + 1, size + 1):
+            revision = f"d{number:011x}"
+            (versions / f"2026_12_02_0000-{revision}_table_{number}.py").write_text(
+                TABLE_REVISION.format(number=number, revision=revision, down_revision=down_revision)
+            )
+            with models.open("a") as file:
+                file.write(TABLE_MODEL.format(number=number))
+            down_revision = revision
+        run(BIN / "python", "-m", "my_program.migrations.history", "record", cwd=ours, env=self.env)
+        stock = self.work / f"suite-stock-{size}"
+        stock.mkdir()
+        run(BIN / "alembic", "init", "-t", "generic", "migrations", cwd=stock, env=self.env)
+        env_py = stock / "migrations" / "env.py"
+        source = env_py.read_text()
+        for before, after in STOCK_ENV_CHANGES.items():
+            if before not in source:
+                raise SystemExit(f"figure 8: alembic init's env.py has no {before.strip()!r}")
+            source = source.replace(before, after, 1)
+        env_py.write_text(source)
+        for revision in versions.glob("*.py"):
+            shutil.copy(revision, stock / "migrations" / "versions")
+        shutil.copy(models, stock / "models.py")
+        (stock / "tests").mkdir()
+        (stock / "tests" / "conftest.py").write_text(STOCK_CONFTEST)
+        (stock / "tests" / "test_migrations.py").write_text(STOCK_TESTS)
+        (stock / "pytest.ini").write_text(STOCK_PYTEST_INI)
+        return ours, stock
+
     def suite(self) -> None:
         subsets = (("fast subset (-m 'not slow')", ["-m", "not slow"]), ("whole suite", []))
         for label, args in subsets:
@@ -463,6 +605,8 @@ def main() -> int:
         for variant in VARIANTS:
             print(f"-- the rendered project, {variant.label}")
             ok &= bench.project_figures(variant, options.quick)
+        print("-- the rendered project's own suite, as its history grows")
+        ok &= bench.suite_growth(options.quick)
         if options.quick:
             print("7. the template's suite: not timed in quick mode")
         else:
