@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# The tests' helpers: where the programs are, the shipped revisions, and the
-# isolation of git and Copier from the developer's own settings.
+# The tests' helpers: where the programs are, the shipped revisions, the isolation
+# of git and Copier from the developer's own settings, and figure 8's long history.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import BIN, DRIVERNAMES, SEED_ACCOUNTS, isolated_environment
 from helpers import TEMPLATE_ROOT as ROOT
+from long_history import add_tables
 
 # Inserting 100,000 accounts the way the seed revision does.
 BULK_REVISION = '''
@@ -116,39 +117,6 @@ def downgrade() -> None:
 # pytest-alembic's connection, as pytest-alembic's setup asks). Sizes count the
 # shipped revisions; the quick mode checks that the figure runs.
 SUITE_SIZES, SUITE_SIZES_QUICK = (2, 50, 200), (2, 20)
-
-TABLE_REVISION = '''"""Table {number}."""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{revision}"
-down_revision = "{down_revision}"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_table(
-        "table_{number}",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(50), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_table_{number}")),
-    )
-
-
-def downgrade() -> None:
-    op.drop_table("table_{number}")
-'''
-
-TABLE_MODEL = """
-
-class Table{number}(Base):
-    __tablename__ = "table_{number}"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(50))
-"""
 
 # The floor's env.py: `alembic init`'s, with the models' metadata, and the engine
 # pytest-alembic hands over in place of alembic.ini's URL.
@@ -540,15 +508,7 @@ class Bench:
         shutil.copytree(project, ours, ignore=shutil.ignore_patterns("__pycache__"))
         versions = ours / "my_program" / "migrations" / "versions"
         models = ours / "my_program" / "models.py"
-        down_revision = SEED_ACCOUNTS
-        for number in range(len(list(versions.glob("*.py"))) + 1, size + 1):
-            revision = f"d{number:011x}"
-            (versions / f"2026_12_02_0000-{revision}_table_{number}.py").write_text(
-                TABLE_REVISION.format(number=number, revision=revision, down_revision=down_revision)
-            )
-            with models.open("a") as file:
-                file.write(TABLE_MODEL.format(number=number))
-            down_revision = revision
+        add_tables(ours / "my_program", range(len(list(versions.glob("*.py"))) + 1, size + 1))
         run(BIN / "python", "-m", "my_program.migrations.history", "record", cwd=ours, env=self.env)
         stock = self.work / f"suite-stock-{size}"
         stock.mkdir()
