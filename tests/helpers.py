@@ -464,3 +464,18 @@ class Server:
             self.execute(f"DROP ROLE IF EXISTS {name}")
         else:
             self.execute(f"DROP USER IF EXISTS '{name}'@'%'")
+
+
+def fenced_blocks(markdown: str) -> list[tuple[str, list[str]]]:
+    """(language, lines) of each fenced code block; one indented in a list item
+    comes out dedented."""
+    fences = re.findall(r"^( *)```(\w*)\n(.*?)^\1```", markdown, re.M | re.S)
+    return [
+        (language, [line.removeprefix(indent) for line in body.splitlines()])
+        for indent, language, body in fences
+    ]
+
+
+def commands(lines: list[str]) -> list[str]:
+    """The shell commands of a block, without comments."""
+    return [line.split(" #")[0].strip() for line in lines if not line.lstrip().startswith("#")]

@@ -7,11 +7,22 @@ README's workflow runs on a long one (old_project.py)."""
 import re
 import shlex
 import shutil
-import textwrap
 
 import old_project
 import pytest
-from helpers import BIN, FIXTURES, MODELS, OWN_SUITE, SERVERS, TEMPLATE_ROOT, Database, Project, git
+from helpers import (
+    BIN,
+    FIXTURES,
+    MODELS,
+    OWN_SUITE,
+    SERVERS,
+    TEMPLATE_ROOT,
+    Database,
+    Project,
+    commands,
+    fenced_blocks,
+    git,
+)
 from sqlalchemy import make_url
 
 HISTORY = FIXTURES / "history"
@@ -164,9 +175,9 @@ def readme_workflow() -> list[list[str]]:
     """The commands of the README's "Bring your own history", each as its arguments."""
     readme = (TEMPLATE_ROOT / "README.md").read_text()
     section = readme[readme.index("## Bring your own history") :]
-    block = re.search(r"^```sh\n(.*?)^```", section, re.M | re.S)[1]
-    lines = block.replace("\\\n", " ").splitlines()
-    return [shlex.split(command) for line in lines for command in line.split(" #")[0].split("&&")]
+    block = next(lines for language, lines in fenced_blocks(section) if language == "sh")
+    lines = "\n".join(block).replace("\\\n", " ").splitlines()
+    return [shlex.split(part) for command in commands(lines) for part in command.split("&&")]
 
 
 @pytest.mark.parametrize("backend", list(SERVERS))
@@ -238,13 +249,11 @@ def the_suite_leaves_out_the_broken_downgrade(project, server_database_url) -> N
 
     guide = (project.path / "docs" / "migrations.md").read_text()
     (fixture,) = [
-        block
-        for block in re.findall(r"```python\n(.*?)```", guide, re.S)
-        if "minimum_downgrade_revision" in block
+        "\n".join(lines)
+        for language, lines in fenced_blocks(guide)
+        if language == "python" and "minimum_downgrade_revision" in "\n".join(lines)
     ]
-    fixture = textwrap.dedent(fixture).replace(
-        "REVISION", old_project.revision_id(messages[broken])
-    )
+    fixture = fixture.replace("REVISION", old_project.revision_id(messages[broken]))
     conftest = project.path / "tests" / "conftest.py"
     conftest.write_text(conftest.read_text() + "\n" + fixture)
     strict = {NO_TRACE} if project.answers["database"] == "mysql" else {NO_TRACE, LINT}

@@ -18,17 +18,11 @@ from helpers import (
     TEMPLATE_ROOT,
     Database,
     Project,
+    commands,
+    fenced_blocks,
 )
 from packaging.requirements import Requirement
 from packaging.version import Version
-
-
-def fenced_blocks(markdown: str) -> list[tuple[str, list[str]]]:
-    """(language, lines) of each fenced code block."""
-    return [
-        (language, body.splitlines())
-        for language, body in re.findall(r"^```(\w*)\n(.*?)^```", markdown, re.M | re.S)
-    ]
 
 
 def indented_blocks(message: str) -> list[list[str]]:
@@ -41,11 +35,6 @@ def indented_blocks(message: str) -> list[list[str]]:
             blocks.append(current)
             current = []
     return [*blocks, current] if current else blocks
-
-
-def commands(lines: list[str]) -> list[str]:
-    """The shell commands of a block, without comments."""
-    return [line.split(" #")[0].strip() for line in lines if not line.lstrip().startswith("#")]
 
 
 def block_with(blocks: list[list[str]], text: str) -> list[str]:
