@@ -50,6 +50,7 @@ ALWAYS = [
     "{package}/migrations/runtime/__init__.py",
     "{package}/migrations/runtime/applied.py",
     "{package}/migrations/runtime/autogenerate.py",
+    "{package}/migrations/runtime/checks.py",
     "{package}/migrations/runtime/commands.py",
     "{package}/migrations/runtime/database.py",
     "{package}/migrations/runtime/environment.py",
