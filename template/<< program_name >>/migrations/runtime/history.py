@@ -22,7 +22,7 @@ MIGRATIONS = Path(__file__).resolve().parents[1]
 VERSIONS = MIGRATIONS / "versions"
 RECORD = MIGRATIONS / "head.txt"
 # The newest revision of a history brought in by `adopt`: the ones after it are the
-# project's own, which its tests lint.
+# project's own, which its tests lint and hold to leave no trace when downgraded.
 BASELINE = MIGRATIONS / "baseline.txt"
 # The line that marks head.txt as the template's, until the project's first record.
 TEMPLATES_RECORD = (
@@ -171,7 +171,8 @@ def adopt(source: Path) -> None:
     head = record()
     BASELINE.write_text(
         "# The newest revision of the history brought in (`adopt`). The tests lint\n"
-        "# the revisions after it; the databases run them all. Commit this file.\n"
+        "# the revisions after it, and check that their downgrades leave no trace;\n"
+        "# every other check, and the databases, run them all. Commit this file.\n"
         f"{head}\n"
     )
     print(
