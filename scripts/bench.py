@@ -175,6 +175,8 @@ def alembic_engine():
 FIGURE_8 = {"sqlite": "8", "postgresql": "8b"}
 # Figure 8b's server, as the tests name it.
 SERVER_VARIABLE = "TEST_POSTGRESQL_URL"
+# Named as the tests name theirs, which CI drops when a run was killed.
+SUITE_DATABASES = ("tpl_bench_suite_ours", "tpl_bench_suite_stock")
 
 # Revisions of the long history, the shipped ones included. In quick mode, fewer:
 # `alembic upgrade head` over 1000 commits each one, which takes 3 to 15 s here.
@@ -502,14 +504,22 @@ class Bench:
             print(f"{figure}. not measured: set {SERVER_VARIABLE} to a server's URL")
             return True
         project = self.render_project(f"suite-project-{database}", f"database={database}")
+        env = {**self.env}
+        if admin:  # the suites empty their databases after each test
+            env["MY_PROGRAM_TEST_DATABASE_URL"] = server_database(admin, SUITE_DATABASES[0])
+            env["STOCK_DATABASE_URL"] = server_database(admin, SUITE_DATABASES[1])
+        try:
+            return self.suites_side_by_side(project, database, env, quick)
+        finally:
+            for name in SUITE_DATABASES if admin else ():
+                server_database(admin, name, create=False)
+
+    def suites_side_by_side(self, project: Path, database: str, env: dict, quick: bool) -> bool:
+        figure = FIGURE_8[database]
         sizes = SUITE_SIZES_QUICK if quick else SUITE_SIZES
         pairs = 1 if quick else 3
         pytest = [BIN / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         pytest += ["-p", "no:xdist", "-p", "no:copie"]  # this environment's, not theirs
-        env = {**self.env}
-        if admin:  # the suites empty their databases after each test
-            env["MY_PROGRAM_TEST_DATABASE_URL"] = fresh_database(admin, "bench_suite_ours")
-            env["STOCK_DATABASE_URL"] = fresh_database(admin, "bench_suite_stock")
 
         def suite(cwd: Path, *args: str) -> Callable:
             return lambda: run(*pytest, *args, cwd=cwd, env=env)
@@ -580,15 +590,17 @@ class Bench:
             print(f"7. the template's {label:<28} {elapsed:6.1f} s wall  ({summary.strip('= ')})")
 
 
-def fresh_database(admin_url: str, name: str) -> str:
-    """A new, empty database on the server admin_url reaches: its URL."""
+def server_database(admin_url: str, name: str, create: bool = True) -> str:
+    """A new, empty database on the server admin_url reaches (or none of that name,
+    with create=False): its URL."""
     from sqlalchemy import create_engine, make_url
 
     url = make_url(admin_url).set(drivername=DRIVERNAMES["sync"]["postgresql"])
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        if create:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
     engine.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
