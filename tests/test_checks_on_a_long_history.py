@@ -87,12 +87,20 @@ BREAKS = {
 
 
 def suite_with(
-    project, position: str, upgrade: str, downgrade: str, name: str, *, record=True, env=None
+    project,
+    position: str,
+    upgrade: str,
+    downgrade: str,
+    name: str,
+    *tests: str,
+    record=True,
+    env=None,
 ):
     """The project's suite, on the shipped revisions, then TABLES tables with one
     revision of the account table among them at `position`, and the models'
-    account name as given: its outcomes and output. Without `record`, head.txt
-    is left as it was before the revisions were written."""
+    account name as given: its outcomes and output; only the tests named, if any
+    are. Without `record`, head.txt is left as it was before the revisions were
+    written."""
     package = project.path / project.program_name
     before = add_tables(package, range(1, POSITIONS[position] + 1))
     revision = package / "migrations" / "versions" / f"2026_12_03_0000-{REVISION}_account.py"
@@ -107,7 +115,8 @@ def suite_with(
     models.write_text(models.read_text().replace(ACCOUNT_NAME, name, 1))
     if record:
         project.record_head()
-    result = project.python(*OWN_SUITE, "-v", check=False, env=env)
+    selected = [f"tests/test_migrations.py::{test}" for test in tests]
+    result = project.python(*OWN_SUITE, "-v", *selected, check=False, env=env)
     return own_suite_outcomes(result.stdout), result.stdout + result.stderr
 
 
@@ -121,6 +130,24 @@ def test_a_revision_that_breaks_a_check_fails_it_wherever_it_stands(project, bre
     upgrade, downgrade, name, failing, words = BREAKS[breaker]
     outcomes, output = suite_with(project(), position, upgrade, downgrade, name)
     assert failed(outcomes) == failing, output
+    assert all(word in output for word in words), output
+
+
+# Each check the walk serves, run on its own (pytest -k, --lf, a worker of
+# xdist): the walk runs inside it, and it must still fail its breaking revision.
+ALONE = {
+    "test_downgrade_leaves_no_trace": "leaves-its-index",
+    "test_upgrade": "cannot-upgrade",
+    "test_model_definitions_match_ddl": "models-differ",
+    "test_up_down_consistency": "cannot-downgrade",
+}
+
+
+@pytest.mark.parametrize("test", ALONE)
+def test_a_check_run_on_its_own_still_fails_its_breaking_revision(project, test):
+    upgrade, downgrade, name, _, words = BREAKS[ALONE[test]]
+    outcomes, output = suite_with(project(), "middle", upgrade, downgrade, name, test)
+    assert outcomes == {f"tests/test_migrations.py::{test}": "FAILED"}, output
     assert all(word in output for word in words), output
 
 
@@ -274,3 +301,45 @@ def test_a_concurrent_index_left_behind_fails_on_postgresql(project, server_data
     assert failed(outcomes) == {"test_downgrade_leaves_no_trace"}, output
     assert f"The downgrade of {REVISION} leaves the schema otherwise" in output, output
     assert "CREATE INDEX ix_account_name ON public.account" in output, output
+
+
+NULLABLE_NAME = """with op.batch_alter_table("account") as batch:
+        batch.alter_column("name", existing_type=sa.String(50), nullable={nullable})"""
+
+
+def test_a_downgrade_that_fails_only_on_its_upgrades_rows_fails_the_no_trace_check(project):
+    """The first revision adds a row its downgrade cannot keep; the second fills it
+    in, and its downgrade leaves it filled. Walking down, the first downgrade meets
+    the filled row and passes; pytest-alembic's trial of it meets its own row, and
+    fails. The walk's notes hold the rows too, so the full check runs."""
+    made = project()
+    package = made.path / made.program_name
+    versions = package / "migrations" / "versions"
+    before = add_tables(package, range(1, TABLES // 2 + 1))
+    nullable, not_null = (NULLABLE_NAME.format(nullable=value) for value in (True, False))
+    second = "e00000000002"
+    revisions = {
+        REVISION: (
+            before,
+            f'{nullable}\n    op.execute("INSERT INTO account (name) VALUES (NULL)")',
+            not_null,
+        ),
+        second: (
+            REVISION,
+            f"op.execute(\"UPDATE account SET name = '' WHERE name IS NULL\")\n    {not_null}",
+            nullable,
+        ),
+    }
+    for number, (revision, (down, upgrade, downgrade)) in enumerate(revisions.items()):
+        (versions / f"2026_12_03_000{number}-{revision}_account.py").write_text(
+            REVISION_FILE.format(
+                revision=revision, down_revision=down, upgrade=upgrade, downgrade=downgrade
+            )
+        )
+    add_tables(package, range(TABLES // 2 + 1, TABLES + 1), after=second)
+    made.record_head()
+    result = made.python(*OWN_SUITE, "-v", check=False)
+    assert failed(own_suite_outcomes(result.stdout)) == {"test_downgrade_leaves_no_trace"}, (
+        result.stdout
+    )
+    assert "NOT NULL constraint failed: _alembic_tmp_account.name" in result.stdout

@@ -22,6 +22,8 @@ from helpers import (
 )
 
 UNIQUES = ["uq_invoice_account_id_reference", "uq_invoice_account_id_period"]
+# The first revision whose downgrade cannot give back its upgrade's rows.
+DROPPED_DATA = "d20000000006"
 
 
 def add_invoice_model(project) -> None:
@@ -122,11 +124,13 @@ def check_after(step: Step, database: Database, source: str) -> None:
         assert dropped in "".join(source.split()), source
 
 
-def skipped_own_tests(backend: str) -> set[str]:
+def skipped_own_tests(backend: str, step: Step) -> set[str]:
     """The no-trace check skips on MySQL, which commits DDL at once. On PostgreSQL
     the walk vouches for the revision that builds an index CONCURRENTLY, which no
-    trial transaction could hold."""
-    if backend == "mysql":
+    trial transaction could hold, until a downgrade cannot give back the rows its
+    upgrade found (the dropped periods): the revisions below it then need
+    pytest-alembic's trials, whose walk up meets that index in a transaction."""
+    if backend == "mysql" or (backend == "postgresql" and step.revision >= DROPPED_DATA):
         return {"test_downgrade_leaves_no_trace"}
     return set()
 
@@ -155,7 +159,7 @@ def test_a_teams_revisions_upgrade_downgrade_and_keep_the_suite_green(
         assert database.version() == step.revision
         check_after(step, database, revision.read_text())
 
-        project.own_suite(env=own_suite_env, skipped=skipped_own_tests(backend))
+        project.own_suite(env=own_suite_env, skipped=skipped_own_tests(backend, step))
         assert database.version() == step.revision, "the suite left this database alone"
 
     project.alembic("downgrade", SEED_ACCOUNTS)
