@@ -155,10 +155,13 @@ class Walk:
     # upgrades, and the downgrades
     up: dict[str, Note] = dataclasses.field(default_factory=dict)
     down: dict[str, Note] = dataclasses.field(default_factory=dict)
+    # Each revision follows the one before it, and only that one: the walk down
+    # then undoes one revision a step
+    in_a_line: bool = False
 
     def left_no_trace(self, runner: "MigrationContext", floor: str | None) -> bool:
         """Whether the walk vouches for every revision after the floor."""
-        steps = steps_after(runner, floor)
+        steps = self.steps_after(runner, floor)
         return steps is not None and all(
             self.vouches_for(below, revision) for below, revision in steps
         )
@@ -167,7 +170,7 @@ class Walk:
         """Whether the walk down ran the revision's downgrade on the database its
         upgrade left (the same schema, the same rows), as pytest-alembic's trial of
         it does, and the downgrade gave back the schema its upgrade found. In a
-        line of revisions only: the caller's to know (steps_after)."""
+        line of revisions only: the caller's to know (in_a_line)."""
         notes = [self.up.get(revision), self.down.get(revision)]
         found, left = self.up.get(below), self.down.get(below)
         return (
@@ -186,15 +189,14 @@ class Walk:
         revisions = runner.history.revisions
         tried = revisions[1] if revision == "base" else revision
         below = revisions[revisions.index(tried) - 1]
-        line = steps_after(runner, None) is not None
-        if not (line and self.vouches_for(below, tried)):
+        if not (self.in_a_line and self.vouches_for(below, tried)):
             cycle_by_schema_text(runner, connection, revision)
 
     def first_trace(self, runner: "MigrationContext", floor: str | None) -> str | None:
         """Where the walk down first found a downgrade after the floor leaving a
         schema that autogenerate would tell from the one its upgrade found: the
         revision, and what differs. None if nowhere, or no notes to tell."""
-        for below, revision in reversed(steps_after(runner, floor) or []):
+        for below, revision in reversed(self.steps_after(runner, floor) or []):
             found, left = self.up.get(below), self.down.get(below)
             if found is None or left is None:
                 continue
@@ -207,26 +209,25 @@ class Walk:
                 )
         return None
 
+    def steps_after(
+        self, runner: "MigrationContext", floor: str | None
+    ) -> list[tuple[str, str]] | None:
+        """Each revision after the floor, with the one below it (base below the
+        first), as pytest-alembic's trials take them; None if the history is not
+        one line."""
+        if not self.in_a_line:
+            return None
+        revisions = runner.history.revisions[:-1]  # base, then each revision
+        steps = list(itertools.pairwise(revisions))
+        if floor is None:
+            return steps
+        return steps[revisions.index(floor) :] if floor in revisions else []
+
 
 def autogenerate_sees(row: tuple[Any, ...]) -> bool:
     """Whether a row of the schema's text is of a kind autogenerate compares (all
     of SQLite's are tables and indexes, or views and triggers on them)."""
     return row[0] in AUTOGENERATE_SEES or row[0] in ("table", "index")
-
-
-def steps_after(
-    runner: "MigrationContext", floor: str | None
-) -> list[tuple[str, str]] | None:
-    """Each revision after the floor, with the one below it (base below the
-    first), as pytest-alembic's trials take them; None if the history is not one
-    line."""
-    revisions = runner.history.revisions[:-1]  # base, then each revision
-    if not is_a_line(runner.history.map, revisions[1:]):
-        return None
-    steps = list(itertools.pairwise(revisions))
-    if floor is None:
-        return steps
-    return steps[revisions.index(floor) :] if floor in revisions else []
 
 
 def is_a_line(revision_map: "RevisionMap", revisions: list[str]) -> bool:
@@ -239,7 +240,8 @@ def is_a_line(revision_map: "RevisionMap", revisions: list[str]) -> bool:
 
 def walk_the_history(runner: "MigrationContext") -> Walk:
     """pytest-alembic's test_up_down_consistency, noting what it met."""
-    walk = Walk()
+    history = runner.history
+    walk = Walk(in_a_line=is_a_line(history.map, history.revisions[1:-1]))
     try:
         default.test_up_down_consistency(cast("MigrationContext", Noting(runner, walk)))
     except Exception as failure:  # its own, to raise in its own test
